@@ -1,0 +1,330 @@
+"""The searchable news index: documents in, attributed passages out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index import persistence
+from index.chunking import ChunkingParams, chunk
+from index.cleaning import CLEANING_VERSION, CleanedText, clean
+from index.documents import Document
+from index.embedding import Embedder
+from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
+from index.persistence import ChunkingInfo, Counts, Manifest, ModelInfo
+from index.store import FaissFlatStore, VectorStore
+
+log = logging.getLogger(__name__)
+
+_DOCUMENTS_FILE = "documents.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A span of one document's original text: `document.text[start:end]` is the passage."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+
+    @property
+    def passage_id(self) -> str:
+        return f"{self.doc_id}#{self.ordinal}"
+
+    @property
+    def key(self) -> int:
+        """Stable 63-bit id of the passage in the vector store."""
+        digest = hashlib.blake2b(self.passage_id.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedDocument:
+    document: Document
+    passages: tuple[Passage, ...]
+
+    def passage_text(self, passage: Passage) -> str:
+        return self.document.text[passage.start : passage.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: a passage, its score and the document it comes from."""
+
+    rank: int
+    score: float
+    passage: Passage
+    document: Document
+
+    @property
+    def text(self) -> str:
+        return self.document.text[self.passage.start : self.passage.end]
+
+
+class Change(StrEnum):
+    ADDED = "added"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"
+    METADATA_UPDATED = "metadata_updated"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    doc_id: str
+    passages: int
+    change: Change
+
+
+class NewsIndex:
+    """Documents, their passages and their vectors, kept consistent with each other.
+
+    Writes are serialized; a search never sees a write half-applied, because the expensive
+    part of a write (cleaning, chunking, embedding) runs before it takes the state lock and
+    the state change itself is a few dictionary and FAISS operations under that lock.
+    """
+
+    def __init__(
+        self, embedder: Embedder, params: ChunkingParams, store: VectorStore | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.params = params
+        self._store: VectorStore = store or FaissFlatStore(embedder.dimension)
+        self._documents: dict[str, IndexedDocument] = {}
+        self._by_key: dict[int, Passage] = {}
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def document_count(self) -> int:
+        return len(self._documents)
+
+    @property
+    def passage_count(self) -> int:
+        return len(self._by_key)
+
+    def documents(self) -> list[IndexedDocument]:
+        """All documents, ordered by id."""
+        with self._state_lock:
+            return self._sorted_documents()
+
+    def _sorted_documents(self) -> list[IndexedDocument]:
+        return [self._documents[doc_id] for doc_id in sorted(self._documents)]
+
+    def get(self, doc_id: str) -> IndexedDocument:
+        try:
+            return self._documents[doc_id]
+        except KeyError:
+            raise DocumentNotFoundError(doc_id) from None
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The `k` passages closest in meaning to the query, best first."""
+        vector = self.embedder.embed([query])
+        with self._state_lock:
+            if not self._by_key:
+                return []
+            scores, keys = self._store.search(vector, k)
+            hits = []
+            for score, key in zip(scores[0], keys[0], strict=True):
+                passage = self._by_key.get(int(key))
+                if passage is None:  # FAISS pads with -1 when it has fewer than k vectors
+                    continue
+                document = self._documents[passage.doc_id].document
+                hits.append(Hit(len(hits) + 1, float(score), passage, document))
+        return hits
+
+    # -- writing -------------------------------------------------------------------------
+
+    def passages_for(self, document: Document, cleaned: CleanedText | None = None) -> tuple[Passage, ...]:
+        """Clean and chunk a document into passages (no embedding)."""
+        if cleaned is None:
+            cleaned = clean(document.text, publisher=document.publisher)
+        spans = chunk(document.text, cleaned.blocks, self.embedder.count_tokens, self.params)
+        return tuple(Passage(document.doc_id, i, s.start, s.end) for i, s in enumerate(spans))
+
+    def upsert(self, documents: Sequence[Document], *, progress: bool = False) -> list[IngestResult]:
+        """Add new documents, replace changed ones; an unchanged text is not embedded again."""
+        with self._write_lock:
+            results: list[IngestResult] = []
+            to_embed: list[IndexedDocument] = []
+            metadata_only: list[IndexedDocument] = []
+            for given in documents:
+                cleaned = clean(given.text, publisher=given.publisher)
+                document = _with_default_title(given, cleaned)
+                existing = self._documents.get(document.doc_id)
+                if existing and existing.document.checksum == document.checksum:
+                    if existing.document == document:
+                        results.append(IngestResult(document.doc_id, len(existing.passages), Change.UNCHANGED))
+                    else:
+                        metadata_only.append(IndexedDocument(document, existing.passages))
+                        results.append(
+                            IngestResult(document.doc_id, len(existing.passages), Change.METADATA_UPDATED)
+                        )
+                    continue
+                indexed = IndexedDocument(document, self.passages_for(document, cleaned))
+                to_embed.append(indexed)
+                change = Change.REPLACED if existing else Change.ADDED
+                results.append(IngestResult(document.doc_id, len(indexed.passages), change))
+            texts = [d.passage_text(p) for d in to_embed for p in d.passages]
+            vectors = self.embedder.embed(texts, progress=progress)
+            with self._state_lock:
+                for indexed in metadata_only:
+                    self._documents[indexed.document.doc_id] = indexed
+                offset = 0
+                for indexed in to_embed:
+                    count = len(indexed.passages)
+                    self._replace(indexed, vectors[offset : offset + count])
+                    offset += count
+            return results
+
+    def delete(self, doc_id: str) -> None:
+        with self._write_lock, self._state_lock:
+            existing = self._documents.pop(doc_id, None)
+            if existing is None:
+                raise DocumentNotFoundError(doc_id)
+            self._drop_passages(existing)
+
+    def _replace(self, indexed: IndexedDocument, vectors: np.ndarray) -> None:
+        existing = self._documents.get(indexed.document.doc_id)
+        if existing is not None:
+            self._drop_passages(existing)
+        keys = np.array([p.key for p in indexed.passages], dtype=np.int64)
+        for passage in indexed.passages:
+            if passage.key in self._by_key:
+                raise IndexCorruptError(f"passage id collision for {passage.passage_id}")
+            self._by_key[passage.key] = passage
+        self._store.add(keys, vectors)
+        self._documents[indexed.document.doc_id] = indexed
+
+    def _drop_passages(self, indexed: IndexedDocument) -> None:
+        keys = np.array([p.key for p in indexed.passages], dtype=np.int64)
+        self._store.remove(keys)
+        for passage in indexed.passages:
+            self._by_key.pop(passage.key, None)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def manifest(self) -> Manifest:
+        """The manifest of the current state; call with the state lock held."""
+        return Manifest(
+            model=ModelInfo(
+                id=self.embedder.model_id,
+                dimension=self.embedder.dimension,
+                max_tokens=self.embedder.max_tokens,
+            ),
+            chunking=ChunkingInfo(
+                target_tokens=self.params.target_tokens,
+                max_tokens=self.params.max_tokens,
+                overlap_tokens=self.params.overlap_tokens,
+                cleaning_version=CLEANING_VERSION,
+            ),
+            store=self._store.kind,
+            counts=Counts(documents=self.document_count, passages=self.passage_count),
+            documents={d.document.doc_id: d.document.checksum for d in self._sorted_documents()},
+        )
+
+    def save(self, index_dir: Path) -> Path:
+        """Persist atomically; returns the generation directory written."""
+        with self._write_lock, self._state_lock:
+            return persistence.write_generation(index_dir, self.manifest(), self._write_files)
+
+    def _write_files(self, directory: Path) -> list[str]:
+        names = self._store.save(directory)
+        with (directory / _DOCUMENTS_FILE).open("w", encoding="utf-8") as f:
+            for indexed in self._sorted_documents():
+                record = {
+                    "id": indexed.document.doc_id,
+                    "text": indexed.document.text,
+                    **indexed.document.metadata(),
+                    "passages": [[p.start, p.end] for p in indexed.passages],
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return [*names, _DOCUMENTS_FILE]
+
+    @classmethod
+    def load(cls, index_dir: Path, embedder: Embedder, params: ChunkingParams) -> NewsIndex:
+        """Load a saved index, refusing one built with another model or chunking."""
+        generation = persistence.live_generation(index_dir)
+        manifest = persistence.read_manifest(generation)
+        check_compatible(manifest, embedder, params, index_dir)
+        persistence.verify_files(generation, manifest)
+        index = cls(embedder, params, FaissFlatStore.load(generation, embedder.dimension))
+        for line_number, record in enumerate(_read_jsonl(generation / _DOCUMENTS_FILE), start=1):
+            document = Document(
+                doc_id=record["id"], text=record["text"],
+                **{k: record.get(k) for k in ("title", "publisher", "url", "published")},
+            )
+            passages = tuple(
+                Passage(document.doc_id, i, start, end) for i, (start, end) in enumerate(record["passages"])
+            )
+            if manifest.documents.get(document.doc_id) != document.checksum:
+                raise IndexCorruptError(
+                    f"{generation / _DOCUMENTS_FILE}:{line_number}: document {document.doc_id!r} "
+                    "does not match the manifest checksum"
+                )
+            index._documents[document.doc_id] = IndexedDocument(document, passages)
+            index._by_key.update((p.key, p) for p in passages)
+        if len(index._documents) != manifest.counts.documents or len(index._store) != len(index._by_key):
+            raise IndexCorruptError(
+                f"{generation}: {len(index._documents)} documents and {len(index._store)} vectors "
+                f"for {len(index._by_key)} passages do not match the manifest; rebuild the index"
+            )
+        return index
+
+    @classmethod
+    def open(cls, index_dir: Path, embedder: Embedder, params: ChunkingParams) -> NewsIndex:
+        """Load the index in `index_dir`, or start an empty one if there is none yet."""
+        if persistence.index_exists(index_dir):
+            return cls.load(index_dir, embedder, params)
+        log.info("no index in %s yet; starting empty", index_dir)
+        return cls(embedder, params)
+
+
+def check_compatible(
+    manifest: Manifest, embedder: Embedder, params: ChunkingParams, index_dir: Path
+) -> None:
+    """Refuse to mix an index with another model, dimension or chunking."""
+    rebuild = f"rebuild it with `byline index --rebuild --index-dir {index_dir}`"
+    if manifest.model.id != embedder.model_id or manifest.model.dimension != embedder.dimension:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with model {manifest.model.id!r} "
+            f"({manifest.model.dimension} dimensions), but the configured model is "
+            f"{embedder.model_id!r} ({embedder.dimension} dimensions). Set "
+            f"BYLINE_MODEL={manifest.model.id} to use it, or {rebuild}"
+        )
+    expected = ChunkingInfo(
+        target_tokens=params.target_tokens, max_tokens=params.max_tokens,
+        overlap_tokens=params.overlap_tokens, cleaning_version=CLEANING_VERSION,
+    )
+    if manifest.chunking != expected:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with chunking {manifest.chunking.model_dump()}, "
+            f"but this configuration uses {expected.model_dump()}; {rebuild}"
+        )
+
+
+def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
+    try:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"{path}: unreadable ({exc}); rebuild the index") from exc
+
+
+def _with_default_title(document: Document, cleaned: CleanedText) -> Document:
+    """Use the article's own headline as its title when none was given."""
+    if document.title or cleaned.title is None:
+        return document
+    return replace(document, title=document.text[cleaned.title[0] : cleaned.title[1]])
