@@ -1,1 +1,1 @@
-"""Byline's core: ingest, cleaning, chunking, embedding, vector store and retrieval. No HTTP here."""
+"""Byline's core: ingest, cleaning, chunking, embedding, vector store, retrieval. No HTTP."""

@@ -35,8 +35,8 @@ class ChunkingParams:
             )
         if not 0 <= self.overlap_tokens < self.target_tokens:
             raise ValueError(
-                f"overlap_tokens must be at least 0 and below target_tokens ({self.target_tokens}), "
-                f"got {self.overlap_tokens}"
+                "overlap_tokens must be at least 0 and below target_tokens "
+                f"({self.target_tokens}), got {self.overlap_tokens}"
             )
 
 
@@ -50,22 +50,33 @@ class Span:
 
 # Sentence end: terminal punctuation, optional closing quotes or brackets, then white space
 # and something that can open a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z0-9\u00C0-\u024F\u0400-\u04FF])""")
+_BOUNDARY = re.compile(
+    r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z0-9\u00C0-\u024F\u0400-\u04FF])"""
+)
 _LAST_WORD = re.compile(r"""["'“‘«(\[]?([\w.]+)$""")
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen lt col maj sgt capt cpl adm gov sen rep rev st jr sr mt ft
-    no nos vol fig inc ltd co corp vs etc approx dept est jan feb mar apr jun jul aug sep
-    sept oct nov dec""".split()
+    {
+        *("mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "sgt", "capt", "cpl"),
+        *("adm", "gov", "sen", "rep", "rev", "st", "jr", "sr", "mt", "ft"),
+        *("inc", "ltd", "co", "corp", "vs", "etc", "approx", "dept", "est"),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+    }
 )
 
+# Abbreviations only before a number: "No. 5", "Vol. 2"; "No." alone is the word no.
+_NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "fig", "art", "p", "pp"})
 
-def _is_abbreviation(text: str, punct_start: int) -> bool:
-    if text[punct_start] != ".":
-        return False
-    match = _LAST_WORD.search(text, 0, punct_start)
+
+def _is_abbreviation(text: str, boundary: re.Match[str]) -> bool:
+    punctuation = boundary.group()
+    if punctuation != "." * len(punctuation) or len(punctuation) > 1:
+        return False  # "?", "!", an ellipsis, or a period inside closing quotes ends a sentence
+    match = _LAST_WORD.search(text, 0, boundary.start())
     if match is None:
         return False
     word = match.group(1).lower()
+    if word in _NUMBER_ABBREVIATIONS:
+        return text[boundary.end() :].lstrip()[:1].isdigit()
     if word in _ABBREVIATIONS:
         return True
     # An initial ("J. Smith") or a dotted acronym ("U.S.", "e.g.").
@@ -77,7 +88,7 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
     spans = []
     sentence_start = start
     for match in _BOUNDARY.finditer(text, start, end):
-        if _is_abbreviation(text, match.start()):
+        if _is_abbreviation(text, match):
             continue
         spans.append(Span(sentence_start, match.end()))
         sentence_start = match.end()
@@ -161,10 +172,13 @@ def chunk(
     token_counts = count([text[s.start : s.end] for s, _ in sentences])
     for (span, index), tokens in zip(sentences, token_counts, strict=True):
         pieces = (
-            [span] if tokens <= params.max_tokens
+            [span]
+            if tokens <= params.max_tokens
             else split_to_fit(text, span, params.max_tokens, count)
         )
-        piece_tokens = [tokens] if len(pieces) == 1 else count([text[p.start : p.end] for p in pieces])
+        piece_tokens = (
+            [tokens] if len(pieces) == 1 else count([text[p.start : p.end] for p in pieces])
+        )
         for piece, n in zip(pieces, piece_tokens, strict=True):
             runs.setdefault(blocks[index].run, []).append(_Unit(piece, n, index))
 
@@ -211,5 +225,7 @@ def _enforce_ceiling(
     counts = count([text[p.start : p.end] for p in passages])
     fitted: list[Span] = []
     for passage, n in zip(passages, counts, strict=True):
-        fitted.extend([passage] if n <= max_tokens else split_to_fit(text, passage, max_tokens, count))
+        fitted.extend(
+            [passage] if n <= max_tokens else split_to_fit(text, passage, max_tokens, count)
+        )
     return fitted

@@ -41,6 +41,7 @@ _SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
 # A title with a site section after a bar: "Headline | Russia-Ukraine war news".
 _TITLE_SEPARATOR = " | "
 _MAX_MASTHEAD_WORDS = 3
+_MIN_SENTENCE_WORDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,14 @@ def is_breadcrumb(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) > 200 or _SENTENCE_END.search(stripped):
         return False
-    return stripped.startswith(("»", "›", "→")) or any(g in stripped for g in _BREADCRUMB_GLYPHS[:3])
+    return stripped.startswith(("»", "›", "→")) or any(
+        g in stripped for g in _BREADCRUMB_GLYPHS[:3]
+    )
 
 
 def _is_sentence_like(line: str) -> bool:
-    return bool(_SENTENCE_END.search(line)) and len(line.split()) >= 8
+    """Body text starts with the first line that ends like a sentence; headlines rarely do."""
+    return bool(_SENTENCE_END.search(line)) and len(line.split()) >= _MIN_SENTENCE_WORDS
 
 
 def _title_span(text: str, start: int, end: int) -> tuple[int, int]:

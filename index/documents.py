@@ -158,8 +158,10 @@ def load_documents(paths: Iterable[Path]) -> list[Document]:
     for path in paths:
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix in TEXT_SUFFIXES + RECORD_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix in TEXT_SUFFIXES + RECORD_SUFFIXES
                 and p.name != METADATA_FILE
             )
             root = path

@@ -83,11 +83,12 @@ class SentenceTransformerEmbedder:
         self._model_id = model_id
         self._batch_size = batch_size
         dimension = self._model.get_embedding_dimension()
-        if not dimension:
-            raise ModelLoadError(f"model {model!r} does not report its embedding dimension")
+        window = self._model.max_seq_length
+        if dimension is None or window is None:
+            raise ModelLoadError(f"model {model!r} does not report its dimension and window")
         self._dimension = int(dimension)
         # The window includes the [CLS] and [SEP] tokens the tokenizer adds.
-        self._max_tokens = int(self._model.max_seq_length) - 2
+        self._max_tokens = int(window) - 2
 
     @property
     def model_id(self) -> str:

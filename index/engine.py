@@ -135,7 +135,7 @@ class NewsIndex:
             if not self._by_key:
                 return []
             scores, keys = self._store.search(vector, k)
-            hits = []
+            hits: list[Hit] = []
             for score, key in zip(scores[0], keys[0], strict=True):
                 passage = self._by_key.get(int(key))
                 if passage is None:  # FAISS pads with -1 when it has fewer than k vectors
@@ -146,14 +146,18 @@ class NewsIndex:
 
     # -- writing -------------------------------------------------------------------------
 
-    def passages_for(self, document: Document, cleaned: CleanedText | None = None) -> tuple[Passage, ...]:
+    def passages_for(
+        self, document: Document, cleaned: CleanedText | None = None
+    ) -> tuple[Passage, ...]:
         """Clean and chunk a document into passages (no embedding)."""
         if cleaned is None:
             cleaned = clean(document.text, publisher=document.publisher)
         spans = chunk(document.text, cleaned.blocks, self.embedder.count_tokens, self.params)
         return tuple(Passage(document.doc_id, i, s.start, s.end) for i, s in enumerate(spans))
 
-    def upsert(self, documents: Sequence[Document], *, progress: bool = False) -> list[IngestResult]:
+    def upsert(
+        self, documents: Sequence[Document], *, progress: bool = False
+    ) -> list[IngestResult]:
         """Add new documents, replace changed ones; an unchanged text is not embedded again."""
         with self._write_lock:
             results: list[IngestResult] = []
@@ -165,11 +169,15 @@ class NewsIndex:
                 existing = self._documents.get(document.doc_id)
                 if existing and existing.document.checksum == document.checksum:
                     if existing.document == document:
-                        results.append(IngestResult(document.doc_id, len(existing.passages), Change.UNCHANGED))
+                        results.append(
+                            IngestResult(document.doc_id, len(existing.passages), Change.UNCHANGED)
+                        )
                     else:
                         metadata_only.append(IndexedDocument(document, existing.passages))
                         results.append(
-                            IngestResult(document.doc_id, len(existing.passages), Change.METADATA_UPDATED)
+                            IngestResult(
+                                document.doc_id, len(existing.passages), Change.METADATA_UPDATED
+                            )
                         )
                     continue
                 indexed = IndexedDocument(document, self.passages_for(document, cleaned))
@@ -262,11 +270,13 @@ class NewsIndex:
         index = cls(embedder, params, FaissFlatStore.load(generation, embedder.dimension))
         for line_number, record in enumerate(_read_jsonl(generation / _DOCUMENTS_FILE), start=1):
             document = Document(
-                doc_id=record["id"], text=record["text"],
+                doc_id=record["id"],
+                text=record["text"],
                 **{k: record.get(k) for k in ("title", "publisher", "url", "published")},
             )
             passages = tuple(
-                Passage(document.doc_id, i, start, end) for i, (start, end) in enumerate(record["passages"])
+                Passage(document.doc_id, i, start, end)
+                for i, (start, end) in enumerate(record["passages"])
             )
             if manifest.documents.get(document.doc_id) != document.checksum:
                 raise IndexCorruptError(
@@ -275,7 +285,9 @@ class NewsIndex:
                 )
             index._documents[document.doc_id] = IndexedDocument(document, passages)
             index._by_key.update((p.key, p) for p in passages)
-        if len(index._documents) != manifest.counts.documents or len(index._store) != len(index._by_key):
+        if len(index._documents) != manifest.counts.documents or len(index._store) != len(
+            index._by_key
+        ):
             raise IndexCorruptError(
                 f"{generation}: {len(index._documents)} documents and {len(index._store)} vectors "
                 f"for {len(index._by_key)} passages do not match the manifest; rebuild the index"
@@ -304,8 +316,10 @@ def check_compatible(
             f"BYLINE_MODEL={manifest.model.id} to use it, or {rebuild}"
         )
     expected = ChunkingInfo(
-        target_tokens=params.target_tokens, max_tokens=params.max_tokens,
-        overlap_tokens=params.overlap_tokens, cleaning_version=CLEANING_VERSION,
+        target_tokens=params.target_tokens,
+        max_tokens=params.max_tokens,
+        overlap_tokens=params.overlap_tokens,
+        cleaning_version=CLEANING_VERSION,
     )
     if manifest.chunking != expected:
         raise IndexMismatchError(

@@ -19,7 +19,9 @@ class DocumentNotFoundError(BylineError):
     code = "document_not_found"
 
     def __init__(self, doc_id: str) -> None:
-        super().__init__(f"no document with id {doc_id!r} is in the index; GET /documents lists them")
+        super().__init__(
+            f"no document with id {doc_id!r} is in the index; GET /documents lists them"
+        )
         self.doc_id = doc_id
 
 

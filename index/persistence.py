@@ -67,7 +67,7 @@ class Manifest(BaseModel):
     """What an index was built with; loading compares it with the running configuration."""
 
     model_config = ConfigDict(extra="forbid")
-    format: Literal["byline-index"] = FORMAT
+    format: Literal["byline-index"] = "byline-index"
     format_version: int = FORMAT_VERSION
     generation: int = 0
     created_at: str = ""
@@ -140,7 +140,9 @@ def verify_files(generation: Path, manifest: Manifest) -> None:
     for name, info in manifest.files.items():
         path = generation / name
         if not path.is_file():
-            raise IndexCorruptError(f"{path}: missing; rebuild the index with `byline index --rebuild`")
+            raise IndexCorruptError(
+                f"{path}: missing; rebuild the index with `byline index --rebuild`"
+            )
         size = path.stat().st_size
         if size != info.bytes or _sha256(path) != info.sha256:
             raise IndexCorruptError(
@@ -159,7 +161,7 @@ def write_generation(
     _remove_leftovers(index_dir, live)
     previous = manifest.generation
     if live is not None:
-        previous = max(previous, int(live.name[len(_GENERATION_PREFIX):]))
+        previous = max(previous, int(live.name[len(_GENERATION_PREFIX) :]))
     tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
     tmp.mkdir()
     try:

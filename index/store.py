@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import faiss
 import numpy as np
@@ -47,8 +47,10 @@ class FaissFlatStore:
     kind: ClassVar[str] = "faiss-flat-ip"
     FILE = "vectors.faiss"
 
-    def __init__(self, dimension: int, index: faiss.IndexIDMap2 | None = None) -> None:
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    def __init__(self, dimension: int, index: Any = None) -> None:
+        self._index = (
+            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        )
         self._dimension = dimension
 
     @classmethod
@@ -59,7 +61,9 @@ class FaissFlatStore:
         except RuntimeError as exc:
             raise IndexCorruptError(f"{path}: FAISS cannot read it ({exc})") from exc
         if index.d != dimension:
-            raise IndexCorruptError(f"{path}: holds {index.d}-dimensional vectors, expected {dimension}")
+            raise IndexCorruptError(
+                f"{path}: holds {index.d}-dimensional vectors, expected {dimension}"
+            )
         return cls(dimension, index)
 
     @property
@@ -73,13 +77,17 @@ class FaissFlatStore:
         if len(ids) != len(vectors):
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
         if len(ids):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                     np.ascontiguousarray(ids, dtype=np.int64))
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32),
+                np.ascontiguousarray(ids, dtype=np.int64),
+            )
 
     def remove(self, ids: Ids) -> int:
         if not len(ids):
             return 0
-        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        # The SWIG wrapper takes an id array or an IDSelector; the stubs know only the latter.
+        removed = self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
+        return int(removed)
 
     def search(self, queries: Vectors, k: int) -> tuple[Vectors, Ids]:
         k = max(1, min(k, len(self)))

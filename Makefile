@@ -1,0 +1,40 @@
+# Every command a person types. CI runs `make test` (see .ci/run).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install index serve test lint typecheck clean
+
+# Re-installs only when the dependency files change. torch goes first, pinned to the CPU
+# build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+## Index the seed articles (incremental: unchanged articles are not embedded again).
+index: install
+	$(BIN)/byline index
+
+## Build the seed index if there is none, then serve on 127.0.0.1:8000.
+serve: install
+	$(BIN)/byline index --if-missing
+	$(BIN)/byline serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+
+typecheck: install
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

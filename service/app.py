@@ -1,0 +1,73 @@
+"""The FastAPI application, built by `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from index import persistence
+from index.embedding import Embedder, resolve_model
+from index.errors import IndexMismatchError
+from service.errors import install_error_handlers
+from service.routes import documents, health, search
+from service.settings import Settings, load_settings
+from service.state import ServiceState
+
+log = logging.getLogger(__name__)
+
+
+def _check_index_model(settings: Settings) -> None:
+    """Refuse at once an index built with another model, before spending seconds loading one."""
+    if not persistence.index_exists(settings.index_dir):
+        return
+    manifest = persistence.read_manifest(persistence.live_generation(settings.index_dir))
+    configured = resolve_model(settings.model)[0]
+    if manifest.model.id != configured:
+        raise IndexMismatchError(
+            f"the index in {settings.index_dir} was built with model {manifest.model.id!r}, but "
+            f"BYLINE_MODEL is {configured!r}. Set BYLINE_MODEL={manifest.model.id} to use it, "
+            f"or rebuild it with `byline index --rebuild --index-dir {settings.index_dir}`"
+        )
+
+
+def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app. The model and index load in the background; /ready says when they have.
+
+    `embedder` lets a caller that already holds a loaded model (tests, the CLI) share it.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if embedder is None:
+            _check_index_model(settings)
+        state = ServiceState(settings, embedder)
+        app.state.byline = state
+        loading = asyncio.create_task(asyncio.to_thread(state.load))
+        yield
+        if not loading.done():
+            log.info("shutting down while the index is still loading")
+        await asyncio.shield(loading)
+
+    app = FastAPI(
+        title="Byline",
+        summary="Semantic search over news articles, with exact source attribution.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(documents.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory service.app:app_from_env` (the Docker image uses it)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return create_app(load_settings())

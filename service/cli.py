@@ -1,0 +1,164 @@
+"""The `byline` command: build the index, serve it, search it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from index import persistence
+from index.documents import load_documents
+from index.embedding import SentenceTransformerEmbedder
+from index.engine import Change, NewsIndex
+from index.errors import BylineError
+from service.settings import ConfigurationError, Settings, load_settings
+
+app = typer.Typer(
+    help="Byline: semantic search over news articles, with exact source attribution.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+IndexDirOption = Annotated[
+    Path | None, typer.Option("--index-dir", help="Index directory [env: BYLINE_INDEX_DIR].")
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="Embedding model path or id [env: BYLINE_MODEL].")
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = load_settings(**overrides)
+    except ConfigurationError as exc:
+        _fail(str(exc), code=2)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    try:
+        return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    except BylineError as exc:
+        _fail(str(exc))
+
+
+@app.command("index")
+def index_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders of articles [default: BYLINE_SEEDS_DIR, seeds/]."),
+    ] = None,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+    rebuild: Annotated[bool, typer.Option(help="Start from an empty index.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if an index already exists.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Delete indexed documents that are not in PATHS.")
+    ] = False,
+) -> None:
+    """Index articles: add new ones, replace changed ones; unchanged ones are not re-embedded."""
+    settings = _settings(index_dir=index_dir, model=model)
+    if if_missing and persistence.index_exists(settings.index_dir):
+        typer.echo(f"an index already exists in {settings.index_dir}; nothing to do")
+        return
+    started = time.perf_counter()
+    try:
+        documents = load_documents(paths or [settings.seeds_dir])
+        embedder = _embedder(settings)
+        params = settings.chunking(embedder.max_tokens)
+        index = (
+            NewsIndex(embedder, params)
+            if rebuild
+            else NewsIndex.open(settings.index_dir, embedder, params)
+        )
+        results = index.upsert(documents, progress=sys.stderr.isatty())
+        pruned = 0
+        if prune:
+            keep = {d.doc_id for d in documents}
+            for indexed in index.documents():
+                if indexed.document.doc_id not in keep:
+                    index.delete(indexed.document.doc_id)
+                    pruned += 1
+        index.save(settings.index_dir)
+    except (BylineError, ConfigurationError) as exc:
+        _fail(str(exc))
+    counts = {change: sum(r.change == change for r in results) for change in Change}
+    summary = ", ".join(f"{n} {change.value}" for change, n in counts.items() if n)
+    typer.echo(
+        f"indexed {len(documents)} documents ({summary}{f', {pruned} pruned' if pruned else ''}): "
+        f"{index.document_count} documents, {index.passage_count} passages in "
+        f"{settings.index_dir} [{time.perf_counter() - started:.1f} s]"
+    )
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Listen address [env: BYLINE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: BYLINE_PORT].")] = None,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(host=host, port=port, index_dir=index_dir, model=model)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+    )
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="The question, in plain language.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to return.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Search the index from the command line."""
+    from service.routes.search import run_search
+
+    if not query.strip():
+        _fail("the query is empty; give a question or keywords", code=2)
+    settings = _settings(index_dir=index_dir, model=model)
+    if not persistence.index_exists(settings.index_dir):
+        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
+    try:
+        embedder = _embedder(settings)
+        index = NewsIndex.load(settings.index_dir, embedder, settings.chunking(embedder.max_tokens))
+    except (BylineError, ConfigurationError) as exc:
+        _fail(str(exc))
+    response = run_search(index, query, k)
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    for result in response.results:
+        source = result.source
+        title = source.title or source.doc_id
+        typer.secho(f"{result.rank}. [{result.score:.3f}] {title}", bold=True)
+        typer.echo(f"   {source.doc_id} chars {source.char_start}-{source.char_end}")
+        typer.echo("   " + result.text.replace("\n", " ") + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

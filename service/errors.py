@@ -1,0 +1,107 @@
+"""One error body for every failure: `{"error": {"code": str, "message": str}}`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from index.errors import (
+    BylineError,
+    DocumentNotFoundError,
+    IndexCorruptError,
+    IndexMismatchError,
+    InvalidDocumentError,
+    ModelLoadError,
+)
+from service.schemas import UNION_TAGS
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """An error raised by the service layer itself, with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+_STATUS_BY_DOMAIN_ERROR: dict[type[BylineError], int] = {
+    InvalidDocumentError: 422,
+    DocumentNotFoundError: 404,
+    IndexMismatchError: 503,
+    IndexCorruptError: 503,
+    ModelLoadError: 503,
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """Turn pydantic's error list into one sentence per problem, naming where it is."""
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "malformed")
+            at = error["loc"][-1] if error.get("loc") else "?"
+            parts.append(f"request body is not valid JSON: {reason} (at character {at})")
+            continue
+        loc = [str(part) for part in error.get("loc", ()) if part not in UNION_TAGS]
+        where = {"query": "query parameter", "body": "body field", "path": "path parameter"}.get(
+            loc[0] if loc else "", ""
+        )
+        field = ".".join(loc[1:]) if where else ".".join(loc)
+        if where == "body field" and not field:
+            where, field = "request body", ""
+        subject = f"{where} '{field}'" if field else (where or "request")
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            message = "is required"
+        elif "input" in error and error.get("type") != "json_invalid":
+            got = repr(error["input"])
+            message = f"{message} (got {got[:80]}{'...' if len(got) > 80 else ''})"
+        parts.append(f"{subject}: {message}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, validation and HTTP errors to the single error body."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _response(422, "invalid_request", describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(ServiceError)
+    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
+        return _response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(BylineError)
+    async def _domain(_: Request, exc: BylineError) -> JSONResponse:
+        status = next(
+            (s for kind, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(exc, kind)), 500
+        )
+        if status >= 500:
+            log.error("%s: %s", exc.code, exc)
+        return _response(status, exc.code, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such endpoint; see /docs for the API"
+        return _response(exc.status_code, code, message)

@@ -1,0 +1,28 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import StateDep
+from service.schemas import ErrorResponse, Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", operation_id="health", summary="Is the process up?")
+def health() -> Health:
+    return Health()
+
+
+@router.get(
+    "/ready",
+    operation_id="ready",
+    summary="Is the index loaded and searchable?",
+    responses={503: {"model": ErrorResponse, "description": "Still loading, or failed to load."}},
+)
+def ready(state: StateDep) -> Ready:
+    index = state.index
+    return Ready(
+        documents=index.document_count, passages=index.passage_count, model=index.embedder.model_id
+    )

@@ -1,0 +1,89 @@
+"""Semantic search over the indexed passages."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from index.engine import Hit
+from service.deps import IndexDep
+from service.schemas import (
+    DEFAULT_K,
+    MAX_K,
+    ErrorResponse,
+    QueryText,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+    Source,
+)
+
+router = APIRouter(tags=["search"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Empty query or k out of range."}
+}
+_DESCRIPTION = (
+    "Find the passages of the indexed news articles that best answer a question. Each result "
+    "quotes the passage and gives its source: the document id, title and publisher, and the "
+    "character span `[char_start, char_end)` of the passage in the document's original text "
+    "(GET /documents/{doc_id} returns that text)."
+)
+
+
+def to_result(hit: Hit) -> SearchResult:
+    document, passage = hit.document, hit.passage
+    return SearchResult(
+        rank=hit.rank,
+        score=hit.score,
+        passage_id=passage.passage_id,
+        text=hit.text,
+        source=Source(
+            doc_id=document.doc_id,
+            title=document.title,
+            publisher=document.publisher,
+            url=document.url,
+            published=document.published,
+            char_start=passage.start,
+            char_end=passage.end,
+        ),
+    )
+
+
+def run_search(index: IndexDep, query: str, k: int) -> SearchResponse:
+    started = time.perf_counter()
+    hits = index.search(query, k)
+    took_ms = (time.perf_counter() - started) * 1000
+    return SearchResponse(
+        query=query, took_ms=round(took_ms, 3), results=[to_result(h) for h in hits]
+    )
+
+
+@router.get(
+    "/search",
+    operation_id="search_news",
+    summary="Search news passages (query string)",
+    description=_DESCRIPTION,
+    responses=_ERRORS,
+)
+def search_get(
+    index: IndexDep,
+    q: Annotated[QueryText, Query(description="The question or keywords, in plain language.")],
+    k: Annotated[
+        int, Query(ge=1, le=MAX_K, description=f"Passages to return, 1 to {MAX_K}.")
+    ] = DEFAULT_K,
+) -> SearchResponse:
+    return run_search(index, q, k)
+
+
+@router.post(
+    "/search",
+    operation_id="search_news_post",
+    summary="Search news passages (JSON body)",
+    description=_DESCRIPTION,
+    responses=_ERRORS,
+)
+def search_post(index: IndexDep, request: SearchRequest) -> SearchResponse:
+    return run_search(index, request.query, request.k)

@@ -1,0 +1,156 @@
+"""Request and response models of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
+
+from index.documents import DOC_ID_PATTERN
+
+MAX_K = 50
+DEFAULT_K = 5
+MAX_QUERY_CHARS = 1000
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must contain text, not only white space")
+    return text
+
+
+QueryText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS),
+    AfterValidator(_not_blank),
+]
+K = Annotated[
+    int, Field(ge=1, le=MAX_K, description=f"How many passages to return (1 to {MAX_K}).")
+]
+DocId = Annotated[str, StringConstraints(pattern=DOC_ID_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- health ---------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    documents: int
+    passages: int
+    model: str
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+class SearchRequest(Strict):
+    query: QueryText = Field(description="The question or keywords, in plain language.")
+    k: K = DEFAULT_K
+
+
+class Source(BaseModel):
+    """Where a passage comes from: `text[char_start:char_end]` of the document is the passage."""
+
+    doc_id: str
+    title: str | None
+    publisher: str | None
+    url: str | None
+    published: str | None
+    char_start: int
+    char_end: int
+
+
+class SearchResult(BaseModel):
+    rank: int
+    score: float
+    passage_id: str
+    text: str
+    source: Source
+
+
+class SearchResponse(BaseModel):
+    query: str
+    took_ms: float
+    results: list[SearchResult]
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+class DocumentIn(Strict):
+    """An article to index. `id` defaults to a hash of the text; an existing id is replaced."""
+
+    id: DocId | None = Field(None, description="Stable id: letters, digits, '.', '_', ':', '-'.")
+    text: Annotated[str, AfterValidator(_not_blank)] = Field(
+        description="The article's full text, as published."
+    )
+    title: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    published: str | None = Field(None, description="Publication date, ISO 8601 preferred.")
+
+
+def _one_or_many(value: object) -> str:
+    return "documents" if isinstance(value, list) else "document"
+
+
+DocumentsIn = Annotated[
+    Annotated[DocumentIn, Tag("document")] | Annotated[list[DocumentIn], Tag("documents")],
+    Discriminator(_one_or_many),
+]
+"""One record or a list of them; errors name only the form that was sent."""
+UNION_TAGS = frozenset({"document", "documents"})
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str | None
+    publisher: str | None
+    url: str | None
+    published: str | None
+    passages: int
+
+
+class DocumentDetail(DocumentSummary):
+    text: str = Field(description="The original text; passage offsets index into it.")
+
+
+class DocumentList(BaseModel):
+    data: list[DocumentSummary]
+    count: int = Field(description="How many documents the index holds in all.")
+
+
+class IngestedDocument(BaseModel):
+    doc_id: str
+    passages: int
+    status: Literal["added", "replaced", "unchanged", "metadata_updated"]
+
+
+class IngestResponse(BaseModel):
+    data: list[IngestedDocument]
+    count: int
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

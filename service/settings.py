@@ -1,0 +1,66 @@
+"""One settings object for the service and the CLI, read from `BYLINE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.chunking import ChunkingParams
+from index.embedding import DEFAULT_MODEL
+
+ENV_PREFIX = "BYLINE_"
+
+
+class ConfigurationError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob of Byline. Environment: `BYLINE_<NAME>`; CLI flags override it."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    index_dir: Path = Field(Path("data/index"), description="Directory holding the saved index.")
+    seeds_dir: Path = Field(Path("seeds"), description="Corpus `byline index` reads by default.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Embedding model: the packaged default, a local directory, or a model id.",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP service listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Texts embedded per model call.")
+    chunk_target_tokens: int = Field(128, ge=16, le=510, description="Target passage length.")
+    chunk_overlap_tokens: int = Field(48, ge=0, le=256, description="Longest overlap sentence.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def chunking(self, max_tokens: int) -> ChunkingParams:
+        """Chunking for a model whose window holds `max_tokens` tokens."""
+        try:
+            return ChunkingParams(
+                target_tokens=min(self.chunk_target_tokens, max_tokens),
+                max_tokens=max_tokens,
+                overlap_tokens=self.chunk_overlap_tokens,
+            )
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{ENV_PREFIX}CHUNK_TARGET_TOKENS / {ENV_PREFIX}CHUNK_OVERLAP_TOKENS: {exc}"
+            ) from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with non-None `overrides` (CLI flags) taking precedence."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            source = (
+                f"--{name.replace('_', '-')}" if name in given else f"{ENV_PREFIX}{name.upper()}"
+            )
+            problems.append(f"{source}={error.get('input')!r}: {error['msg']}")
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

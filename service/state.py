@@ -1,0 +1,86 @@
+"""What a running service holds: settings, the loaded index, and whether it is ready."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from index.documents import Document
+from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.engine import IngestResult, NewsIndex
+from index.errors import BylineError
+from service.errors import ServiceError
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceState:
+    """Loads the model and index once, then serves them; writes persist before they return."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._index: NewsIndex | None = None
+        self.error: BylineError | None = None
+        self.load_seconds: float | None = None
+        # One write at a time, from the change in memory until it is on disk.
+        self._write_lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the embedding model and the index; record an error instead of raising it."""
+        started = time.perf_counter()
+        try:
+            embedder = self._embedder or SentenceTransformerEmbedder(
+                self.settings.model, batch_size=self.settings.batch_size
+            )
+            params = self.settings.chunking(embedder.max_tokens)
+            self._index = NewsIndex.open(self.settings.index_dir, embedder, params)
+        except BylineError as exc:
+            self.error = exc
+            log.error("cannot serve: %s", exc)
+            return
+        self.load_seconds = time.perf_counter() - started
+        log.info(
+            "ready in %.1f s: %d documents, %d passages from %s",
+            self.load_seconds,
+            self._index.document_count,
+            self._index.passage_count,
+            self.settings.index_dir,
+        )
+
+    @property
+    def index(self) -> NewsIndex:
+        """The loaded index, or a 503 that says why there is none yet."""
+        if self._index is not None:
+            return self._index
+        if self.error is not None:
+            raise ServiceError(503, self.error.code, str(self.error))
+        raise ServiceError(503, "not_ready", "the index is still loading; retry in a few seconds")
+
+    def upsert(self, documents: Sequence[Document]) -> list[IngestResult]:
+        with self._write_lock:
+            results = self.index.upsert(documents)
+            self._persist()
+            return results
+
+    def delete(self, doc_id: str) -> None:
+        with self._write_lock:
+            self.index.delete(doc_id)
+            self._persist()
+
+    def _persist(self) -> None:
+        """Save, or put memory back to the last saved index and report the failure."""
+        index = self.index
+        try:
+            index.save(self.settings.index_dir)
+        except OSError as exc:
+            log.error("saving the index to %s failed: %s", self.settings.index_dir, exc)
+            self._index = NewsIndex.open(self.settings.index_dir, index.embedder, index.params)
+            raise ServiceError(
+                503,
+                "storage_failed",
+                f"the change was not saved ({exc.strerror or exc}); the index is as it was before",
+            ) from exc

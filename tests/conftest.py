@@ -1,0 +1,100 @@
+"""Fixtures shared by all tests: the real packaged model, the seed corpus, a built index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.chunking import ChunkingParams
+from index.documents import Document, load_documents
+from index.embedding import SentenceTransformerEmbedder, Vectors
+from index.engine import NewsIndex
+from service.app import create_app
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def params(embedder: SentenceTransformerEmbedder) -> ChunkingParams:
+    return Settings().chunking(embedder.max_tokens)
+
+
+@pytest.fixture(scope="session")
+def seed_documents() -> list[Document]:
+    return load_documents([SEEDS])
+
+
+@pytest.fixture(scope="session")
+def seed_index(
+    embedder: SentenceTransformerEmbedder, params: ChunkingParams, seed_documents: list[Document]
+) -> NewsIndex:
+    """Built once; tests must not change it (build their own to write)."""
+    index = NewsIndex(embedder, params)
+    index.upsert(seed_documents)
+    return index
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(seed_index: NewsIndex, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("seed") / "index"
+    seed_index.save(directory)
+    return directory
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds (to prove what is not re-embedded)."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.embedded = 0
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.max_tokens = inner.max_tokens
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        self.embedded += len(texts)
+        return self.inner.embed(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
+def wait_ready(client: TestClient, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get("/ready")
+        if response.status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"service not ready after {timeout} s: {client.get('/ready').json()}")
+
+
+ClientFactory = Callable[[Path], TestClient]
+
+
+@pytest.fixture
+def make_client(embedder: SentenceTransformerEmbedder) -> Iterator[ClientFactory]:
+    """Start the real app on an index directory, sharing the session's loaded model."""
+    clients: list[TestClient] = []
+
+    def start(index_dir: Path) -> TestClient:
+        client = TestClient(create_app(Settings(index_dir=index_dir), embedder=embedder))
+        client.__enter__()
+        clients.append(client)
+        wait_ready(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)

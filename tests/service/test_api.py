@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.embedding import SentenceTransformerEmbedder, Vectors
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import ClientFactory, wait_ready
+
+
+@pytest.fixture
+def index_dir(seed_index_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index_dir, copy)
+    return copy
+
+
+@pytest.fixture
+def client(make_client: ClientFactory, index_dir: Path) -> TestClient:
+    return make_client(index_dir)
+
+
+def _error(response: Any, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    message: str = body["error"]["message"]
+    return message
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json() == {
+        "status": "ready",
+        "documents": 5,
+        "passages": 43,
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+    }
+
+
+class GatedEmbedder:
+    """The real embedder, whose loading waits for a gate (to observe the loading state)."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder, gate: threading.Event) -> None:
+        self.inner, self.gate = inner, gate
+        self.model_id, self.dimension = inner.model_id, inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        self.gate.wait(30)
+        return self.inner.max_tokens
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        return self.inner.embed(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
+def test_ready_is_503_until_the_index_is_loaded(
+    embedder: SentenceTransformerEmbedder, index_dir: Path
+) -> None:
+    gate = threading.Event()
+    app = create_app(Settings(index_dir=index_dir), embedder=GatedEmbedder(embedder, gate))
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        _error(client.get("/ready"), 503, "not_ready")
+        _error(client.get("/search", params={"q": "Kursk"}), 503, "not_ready")
+        gate.set()
+        wait_ready(client)
+        assert client.get("/search", params={"q": "Kursk"}).status_code == 200
+
+
+def test_search_get_and_post_agree_and_attribute_exactly(client: TestClient) -> None:
+    got = client.get("/search", params={"q": "what did Zakharova say", "k": 5}).json()
+    posted = client.post("/search", json={"query": "what did Zakharova say", "k": 5}).json()
+    assert [r["passage_id"] for r in got["results"]] == [r["passage_id"] for r in posted["results"]]
+    assert got["query"] == "what did Zakharova say"
+    assert got["took_ms"] > 0
+    results = got["results"]
+    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert any("Zakharova" in r["text"] for r in results[:3])
+    for result in results:
+        source = result["source"]
+        assert set(source) == {
+            "doc_id",
+            "title",
+            "publisher",
+            "url",
+            "published",
+            "char_start",
+            "char_end",
+        }
+        article = client.get(f"/documents/{source['doc_id']}").json()["text"]
+        assert article[source["char_start"] : source["char_end"]] == result["text"]
+
+
+def test_search_default_k_is_5(client: TestClient) -> None:
+    assert len(client.get("/search", params={"q": "Kursk"}).json()["results"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("query_params", "fragment"),
+    [
+        ({"q": "", "k": 5}, "'q'"),
+        ({"q": "   \t", "k": 5}, "not only white space"),
+        ({"q": "Kursk", "k": 0}, "greater than or equal to 1"),
+        ({"q": "Kursk", "k": 51}, "less than or equal to 50"),
+        ({"q": "Kursk", "k": "five"}, "valid integer"),
+        ({"k": 5}, "'q': is required"),
+        ({"q": "x" * 1001}, "at most 1000"),
+    ],
+)
+def test_bad_get_search_is_a_422_that_says_what_to_fix(
+    client: TestClient, query_params: dict[str, Any], fragment: str
+) -> None:
+    assert fragment in _error(client.get("/search", params=query_params), 422, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"query": " ", "k": 5}, "not only white space"),
+        ({"query": "Kursk", "k": 100}, "less than or equal to 50"),
+        ({"query": "Kursk", "limit": 3}, "'limit': Extra inputs are not permitted"),
+        ({}, "'query': is required"),
+    ],
+)
+def test_bad_post_search_is_a_422_that_says_what_to_fix(
+    client: TestClient, body: dict[str, Any], fragment: str
+) -> None:
+    assert fragment in _error(client.post("/search", json=body), 422, "invalid_request")
+
+
+def test_malformed_json_is_a_422(client: TestClient) -> None:
+    response = client.post(
+        "/search", content=b'{"query": ', headers={"content-type": "application/json"}
+    )
+    assert "not valid JSON" in _error(response, 422, "invalid_request")
+
+
+def test_documents_list_pages_and_counts(client: TestClient) -> None:
+    everything = client.get("/documents").json()
+    assert everything["count"] == 5
+    assert len(everything["data"]) == 5
+    assert sum(d["passages"] for d in everything["data"]) == 43
+    page = client.get("/documents", params={"limit": 2, "offset": 4}).json()
+    assert page["count"] == 5
+    assert [d["doc_id"] for d in page["data"]] == [everything["data"][4]["doc_id"]]
+    assert set(page["data"][0]) == {"doc_id", "title", "publisher", "url", "published", "passages"}
+    _error(client.get("/documents", params={"limit": 0}), 422, "invalid_request")
+
+
+def test_document_detail_and_unknown_id(client: TestClient) -> None:
+    detail = client.get("/documents/004_1436fe9128c89578").json()
+    assert detail["publisher"] == "MONews"
+    assert detail["text"].startswith("Ad image")
+    message = _error(client.get("/documents/no-such-doc"), 404, "document_not_found")
+    assert "no-such-doc" in message
+    assert "GET /documents" in message
+
+
+def test_add_replace_and_delete_persist_before_answering(
+    client: TestClient, make_client: ClientFactory, index_dir: Path
+) -> None:
+    one = {
+        "id": "sumy-1",
+        "text": "A drone struck a power line near Sumy on Monday, officials said.",
+        "title": "Drone hits Sumy power line",
+        "publisher": "Wire",
+    }
+    created = client.post("/documents", json=one)
+    assert created.status_code == 201
+    assert created.json()["data"] == [{"doc_id": "sumy-1", "passages": 1, "status": "added"}]
+    hits = client.get("/search", params={"q": "drone power line Sumy", "k": 1}).json()["results"]
+    assert hits[0]["source"]["doc_id"] == "sumy-1"
+    assert hits[0]["source"]["publisher"] == "Wire"
+
+    listed = client.post(
+        "/documents",
+        json=[
+            {**one, "text": "A drone struck a substation near Sumy."},
+            {"text": "An untitled wire report about Kharkiv shelling."},
+        ],
+    )
+    assert [d["status"] for d in listed.json()["data"]] == ["replaced", "added"]
+
+    # A second app on the same directory sees every acknowledged write.
+    other = make_client(index_dir)
+    assert other.get("/ready").json()["documents"] == 7
+    assert other.get("/documents/sumy-1").json()["text"] == "A drone struck a substation near Sumy."
+
+    assert client.delete("/documents/sumy-1").status_code == 204
+    _error(client.delete("/documents/sumy-1"), 404, "document_not_found")
+    assert make_client(index_dir).get("/ready").json()["documents"] == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"text": "   "}, "'text': must contain text"),
+        ({"title": "no text"}, "'text': is required"),
+        ([{"text": "ok"}, {"text": ""}], "'1.text'"),
+        ([], "at least one document"),
+        ({"id": "../etc/passwd", "text": "x"}, "'id'"),
+        ({"text": "x", "colour": "red"}, "'colour': Extra inputs"),
+        ([{"id": "a", "text": "x"}, {"id": "a", "text": "y"}], "more than once"),
+    ],
+)
+def test_bad_documents_are_a_422_and_change_nothing(
+    client: TestClient, body: Any, fragment: str
+) -> None:
+    assert fragment in _error(client.post("/documents", json=body), 422, "invalid_request")
+    assert client.get("/ready").json()["documents"] == 5
+
+
+def test_unknown_route_uses_the_error_shape(client: TestClient) -> None:
+    _error(client.get("/nowhere"), 404, "not_found")
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/search", "/documents", "/documents/{doc_id}", "/health", "/ready"} <= set(
+        schema["paths"]
+    )
+    assert client.get("/docs").status_code == 200
+
+
+def test_index_built_with_another_model_stops_start_up(index_dir: Path) -> None:
+    from index.errors import IndexMismatchError
+
+    app = create_app(Settings(index_dir=index_dir, model="/models/some-other-model"))
+    with pytest.raises(IndexMismatchError, match="BYLINE_MODEL"), TestClient(app):
+        pass

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from tests.conftest import SEEDS
+
+runner = CliRunner()
+
+
+def test_index_then_search_as_json(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    built = runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])
+    assert built.exit_code == 0, built.output
+    assert "5 added" in built.output
+    assert "43 passages" in built.output
+
+    again = runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])
+    assert "5 unchanged" in again.output
+
+    skipped = runner.invoke(app, ["index", "--if-missing", "--index-dir", str(index_dir)])
+    assert "nothing to do" in skipped.output
+
+    found = runner.invoke(
+        app,
+        ["search", "what did Zakharova say", "-k", "3", "--json", "--index-dir", str(index_dir)],
+    )
+    assert found.exit_code == 0, found.output
+    response = json.loads(found.stdout[found.stdout.index("{") :])
+    assert len(response["results"]) == 3
+    assert any("Zakharova" in r["text"] for r in response["results"])
+
+
+def test_prune_removes_documents_not_given(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])
+    one = SEEDS / "002_64060a8aba6b5fc0.txt"
+    pruned = runner.invoke(app, ["index", str(one), "--prune", "--index-dir", str(index_dir)])
+    assert pruned.exit_code == 0, pruned.output
+    assert "4 pruned" in pruned.output
+    assert "1 documents" in pruned.output
+
+
+def test_errors_exit_non_zero_with_a_message(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["search", "Kursk", "--index-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 1
+    assert "byline index" in missing.output
+    bad_path = runner.invoke(
+        app, ["index", str(tmp_path / "nope"), "--index-dir", str(tmp_path / "i")]
+    )
+    assert bad_path.exit_code == 1
+    assert "no such file or folder" in bad_path.output
+    bad_env = runner.invoke(app, ["index"], env={"BYLINE_BATCH_SIZE": "0"})
+    assert bad_env.exit_code == 2
+    assert "BYLINE_BATCH_SIZE" in bad_env.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_serve_answers_over_real_http(seed_index_dir: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "BYLINE_INDEX_DIR": str(seed_index_dir), "BYLINE_PORT": str(port)}
+    command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as server:
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "server never became ready"
+                time.sleep(0.2)
+            response = httpx.get(
+                f"{base}/search", params={"q": "what did Zakharova say"}, timeout=10
+            )
+            assert response.status_code == 200
+            assert any("Zakharova" in r["text"] for r in response.json()["results"][:3])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
