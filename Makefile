@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install index serve test lint typecheck clean
+.PHONY: install index serve bench eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -24,6 +24,14 @@ index: install
 serve: install
 	$(BIN)/byline index --if-missing
 	$(BIN)/byline serve
+
+## Speed and memory on this machine: a table, and JSON under eval/reports/.
+bench: install
+	$(BIN)/byline bench
+
+## Retrieval quality by passage size on SQuAD dev (minutes): how the chunking target was chosen.
+eval-chunking: install
+	$(BIN)/byline chunk-sweep
 
 lint: install
 	$(BIN)/ruff check .

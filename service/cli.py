@@ -156,6 +156,61 @@ def search_command(
         typer.echo("   " + result.text.replace("\n", " ") + "\n")
 
 
+@app.command("bench")
+def bench_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Corpus to index and serve [default: seeds/].")
+    ] = None,
+    queries: Annotated[int, typer.Option(min=10, help="Search requests to time.")] = 100,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure indexing, start-up, /search latency and memory on this machine; print a table."""
+    from eval import bench
+
+    settings = _settings()
+    report = bench.run(paths or [settings.seeds_dir], queries=queries)
+    typer.echo(bench.render(report))
+    typer.echo(f"\nreport: {bench.write_report(report, reports_dir)}")
+
+
+@app.command("chunk-sweep")
+def chunk_sweep_command(
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev file (.json.gz).")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    targets: Annotated[str, typer.Option(help="Comma-separated target sizes in tokens.")] = (
+        "64,96,128,192,254"
+    ),
+    articles: Annotated[int, typer.Option(min=1, help="SQuAD articles to index.")] = 10,
+    questions: Annotated[int, typer.Option(min=10, help="Questions sampled from them.")] = 1000,
+    budget: Annotated[int, typer.Option(min=16, help="Reading budget in tokens.")] = 256,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure retrieval quality for several passage sizes, to choose the chunking target."""
+    from eval import chunk_sweep
+
+    settings = _settings()
+    if not squad.is_file():
+        _fail(f"{squad}: no such file; pass --squad PATH to SQuAD v1.1 dev-v1.1.json.gz")
+    sizes = [int(t) for t in targets.split(",") if t.strip()]
+    rows = chunk_sweep.run(
+        _embedder(settings),
+        squad,
+        sizes,
+        articles=articles,
+        questions=questions,
+        budget_tokens=budget,
+    )
+    typer.echo(chunk_sweep.render(rows, budget))
+    path = reports_dir / f"chunk-sweep-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    chunk_sweep.write(rows, path)
+    typer.echo(f"\nreport: {path}")
+
+
 def main() -> None:
     app()
 

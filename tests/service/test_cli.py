@@ -1,11 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.localserver import local_server
 from tests.conftest import SEEDS
 
 runner = CliRunner()
@@ -65,38 +61,11 @@ def test_errors_exit_non_zero_with_a_message(tmp_path: Path) -> None:
     assert "BYLINE_BATCH_SIZE" in bad_env.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_serve_answers_over_real_http(seed_index_dir: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "BYLINE_INDEX_DIR": str(seed_index_dir), "BYLINE_PORT": str(port)}
-    command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    ) as server:
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-                assert time.monotonic() < deadline, "server never became ready"
-                time.sleep(0.2)
-            response = httpx.get(
-                f"{base}/search", params={"q": "what did Zakharova say"}, timeout=10
-            )
-            assert response.status_code == 200
-            assert any("Zakharova" in r["text"] for r in response.json()["results"][:3])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with local_server(seed_index_dir) as server:
+        response = httpx.get(
+            f"{server.base_url}/search", params={"q": "what did Zakharova say"}, timeout=10
+        )
+    assert response.status_code == 200
+    assert any("Zakharova" in r["text"] for r in response.json()["results"][:3])

@@ -1,0 +1,154 @@
+"""Speed and memory of a real Byline server: indexing, start-up, /search latency, RSS.
+
+Numbers come from this machine, this run; nothing here asserts a threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from index.chunking import split_sentences
+from index.cleaning import clean
+from index.documents import Document, load_documents
+from index.embedding import SentenceTransformerEmbedder
+from index.engine import NewsIndex
+from service.localserver import local_server
+from service.settings import Settings
+
+
+@dataclass
+class BenchReport:
+    machine: dict[str, str | int | None]
+    documents: int = 0
+    passages: int = 0
+    index_build_s: float = 0.0
+    index_passages_per_s: float = 0.0
+    raw_embed_ms_median: float = 0.0
+    start_to_ready_s: float = 0.0
+    rss_ready_mb: float = 0.0
+    rss_after_load_mb: float = 0.0
+    search: dict[str, float] = field(default_factory=dict)
+
+
+def bench_queries(documents: list[Document], count: int) -> list[str]:
+    """Distinct, deterministic queries: the opening words of the corpus's own sentences."""
+    queries: list[str] = []
+    for document in documents:
+        for block in clean(document.text, publisher=document.publisher).blocks:
+            for span in split_sentences(document.text, block.start, block.end):
+                words = document.text[span.start : span.end].split()[:10]
+                if len(words) >= 4:
+                    queries.append(" ".join(words))
+    unique = list(dict.fromkeys(queries))
+    if not unique:
+        raise ValueError("the corpus has no sentences to draw benchmark queries from")
+    return [unique[i % len(unique)] for i in range(count)]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
+    """Build an index of `corpus` in a temporary directory, serve it, and measure."""
+    report = BenchReport(
+        machine={
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        }
+    )
+    documents = load_documents(corpus)
+    settings = Settings()
+    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    params = settings.chunking(embedder.max_tokens)
+    query_texts = bench_queries(documents, queries)
+
+    embedder.embed(query_texts[:5])  # warm-up
+    raw = []
+    for text in query_texts:
+        started = time.perf_counter()
+        embedder.embed([text])
+        raw.append((time.perf_counter() - started) * 1000)
+    report.raw_embed_ms_median = statistics.median(raw)
+
+    with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
+        index_dir = Path(tmp) / "index"
+        started = time.perf_counter()
+        index = NewsIndex(embedder, params)
+        index.upsert(documents)
+        index.save(index_dir)
+        report.index_build_s = time.perf_counter() - started
+        report.documents, report.passages = index.document_count, index.passage_count
+        report.index_passages_per_s = index.passage_count / report.index_build_s
+
+        with (
+            local_server(index_dir, env={"BYLINE_LOG_LEVEL": "warning"}) as server,
+            httpx.Client(base_url=server.base_url) as client,
+        ):
+            report.start_to_ready_s = server.seconds_to_ready
+            report.rss_ready_mb = _rss_mb(server.process.pid)
+            for text in query_texts[:5]:
+                client.get("/search", params={"q": text, "k": k})
+            latencies = []
+            for text in query_texts:
+                started = time.perf_counter()
+                response = client.get("/search", params={"q": text, "k": k})
+                latencies.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+            report.rss_after_load_mb = _rss_mb(server.process.pid)
+    report.search = {
+        "queries": len(latencies),
+        "median_ms": statistics.median(latencies),
+        "p95_ms": _percentile(latencies, 0.95),
+        "p99_ms": _percentile(latencies, 0.99),
+        "http_over_raw_embed": statistics.median(latencies) / report.raw_embed_ms_median,
+    }
+    return report
+
+
+def render(report: BenchReport) -> str:
+    s = report.search
+    rows = [
+        ("corpus", f"{report.documents} documents, {report.passages} passages"),
+        ("index build (clean, chunk, embed, save)", f"{report.index_build_s:.2f} s"),
+        ("indexing throughput", f"{report.index_passages_per_s:.1f} passages/s"),
+        ("raw query embedding, median", f"{report.raw_embed_ms_median:.2f} ms"),
+        ("process start to /ready", f"{report.start_to_ready_s:.2f} s"),
+        (f"GET /search, 1 client, {int(s['queries'])} queries: median", f"{s['median_ms']:.2f} ms"),
+        ("GET /search p95", f"{s['p95_ms']:.2f} ms"),
+        ("GET /search p99", f"{s['p99_ms']:.2f} ms"),
+        ("HTTP median / raw embedding median", f"{s['http_over_raw_embed']:.2f}x"),
+        ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
+        ("RSS after the queries", f"{report.rss_after_load_mb:.0f} MB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"| {'measure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {name:<{width}} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def write_report(report: BenchReport, reports_dir: Path) -> Path:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = reports_dir / f"bench-{stamp}.json"
+    path.write_text(json.dumps(asdict(report), indent=2))
+    return path

@@ -1,0 +1,72 @@
+"""Run a real `byline serve` process on a free loopback port (benchmarks and tests)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    seconds_to_ready: float
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def local_server(
+    index_dir: Path, *, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> Iterator[LocalServer]:
+    """Start the service on 127.0.0.1, wait until /ready answers 200, stop it afterwards."""
+    port = free_port()
+    environment = {**os.environ, "BYLINE_INDEX_DIR": str(index_dir), **(env or {})}
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"server exited with {process.returncode}: {stderr[-2000:]}")
+            try:
+                if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"server not ready after {timeout} s")
+            time.sleep(0.02)
+        yield LocalServer(process, base_url, time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
