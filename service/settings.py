@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
     batch_size: int = Field(32, ge=1, le=4096, description="Texts embedded per model call.")
-    chunk_target_tokens: int = Field(128, ge=16, le=510, description="Target passage length.")
-    chunk_overlap_tokens: int = Field(48, ge=0, le=256, description="Longest overlap sentence.")
+    chunk_target_tokens: int = Field(96, ge=16, le=510, description="Target passage length.")
+    chunk_overlap_tokens: int = Field(32, ge=0, le=256, description="Longest overlap sentence.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def chunking(self, max_tokens: int) -> ChunkingParams:

@@ -44,7 +44,7 @@ def test_manifest_records_model_chunking_and_checksums(index_dir: Path) -> None:
     assert manifest.format_version == persistence.FORMAT_VERSION
     assert manifest.model.id == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest.model.dimension == 384
-    assert manifest.chunking.target_tokens == 128
+    assert manifest.chunking.target_tokens == 96
     assert len(manifest.documents) == 5
     assert set(manifest.files) == {"vectors.faiss", "documents.jsonl"}
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.embedding import SentenceTransformerEmbedder, Vectors
+from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import ClientFactory, wait_ready
@@ -37,12 +38,12 @@ def _error(response: Any, status: int, code: str) -> str:
     return message
 
 
-def test_health_and_ready(client: TestClient) -> None:
+def test_health_and_ready(client: TestClient, seed_index: NewsIndex) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {
         "status": "ready",
         "documents": 5,
-        "passages": 43,
+        "passages": seed_index.passage_count,
         "model": "sentence-transformers/all-MiniLM-L6-v2",
     }
 
@@ -149,11 +150,11 @@ def test_malformed_json_is_a_422(client: TestClient) -> None:
     assert "not valid JSON" in _error(response, 422, "invalid_request")
 
 
-def test_documents_list_pages_and_counts(client: TestClient) -> None:
+def test_documents_list_pages_and_counts(client: TestClient, seed_index: NewsIndex) -> None:
     everything = client.get("/documents").json()
     assert everything["count"] == 5
     assert len(everything["data"]) == 5
-    assert sum(d["passages"] for d in everything["data"]) == 43
+    assert sum(d["passages"] for d in everything["data"]) == seed_index.passage_count
     page = client.get("/documents", params={"limit": 2, "offset": 4}).json()
     assert page["count"] == 5
     assert [d["doc_id"] for d in page["data"]] == [everything["data"][4]["doc_id"]]
