@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install index serve bench eval-chunking test lint typecheck clean
+.PHONY: install index serve bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -28,6 +28,18 @@ serve: install
 ## Speed and memory on this machine: a table, and JSON under eval/reports/.
 bench: install
 	$(BIN)/byline bench
+
+## Retrieval quality on the public benchmarks (minutes each; embeddings cached in eval/cache/).
+SHARED ?= ../shared/benchmarks
+eval-beir: install
+	$(BIN)/byline eval --beir $(SHARED)/scifact --split test
+
+eval-squad: install
+	$(BIN)/byline eval --squad $(SHARED)/squad-dev/dev-v1.1.json.gz --questions 1000
+
+## The labelled seed questions (seconds).
+eval: install
+	$(BIN)/byline eval
 
 ## Retrieval quality by passage size on SQuAD dev (minutes): how the chunking target was chosen.
 eval-chunking: install

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,13 @@ import numpy as np
 
 from index import persistence
 from index.chunking import ChunkingParams, chunk
-from index.cleaning import CLEANING_VERSION, CleanedText, clean
+from index.cleaning import CLEANING_VERSION, CleanedText, clean, normalize_for_comparison
 from index.documents import Document
 from index.embedding import Embedder
 from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
-from index.persistence import ChunkingInfo, Counts, Manifest, ModelInfo
+from index.fusion import Mode, convex_fusion, ranked, reciprocal_rank_fusion
+from index.lexical import Bm25Index, Bm25Params
+from index.persistence import Bm25Info, ChunkingInfo, Counts, Manifest, ModelInfo
 from index.store import FaissFlatStore, VectorStore
 
 log = logging.getLogger(__name__)
@@ -59,16 +61,37 @@ class IndexedDocument:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result: a passage, its score and the document it comes from."""
+    """One search result: a passage, its score and the document it comes from.
+
+    `also_in` lists passages elsewhere that say the same thing and were folded into this one.
+    `dense_score` is the cosine similarity to the query whatever the mode (None in BM25 mode).
+    """
 
     rank: int
     score: float
     passage: Passage
     document: Document
+    also_in: tuple[tuple[Passage, Document], ...] = ()
+    dense_score: float | None = None
 
     @property
     def text(self) -> str:
         return self.document.text[self.passage.start : self.passage.end]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How queries are answered; query-time only, so not part of the manifest."""
+
+    mode: Mode = Mode.HYBRID
+    fusion: str = "convex"
+    """"convex" (weighted min-max normalized scores) or "rrf" (reciprocal rank fusion)."""
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 100
+    """Passages taken from each retriever before fusion and collapsing."""
+    duplicate_cosine: float = 0.9
+    """Passages whose vectors are at least this similar are one fact."""
 
 
 class Change(StrEnum):
@@ -94,11 +117,19 @@ class NewsIndex:
     """
 
     def __init__(
-        self, embedder: Embedder, params: ChunkingParams, store: VectorStore | None = None
+        self,
+        embedder: Embedder,
+        params: ChunkingParams,
+        store: VectorStore | None = None,
+        *,
+        bm25: Bm25Params | None = None,
+        options: SearchOptions | None = None,
     ) -> None:
         self.embedder = embedder
         self.params = params
+        self.options = options or SearchOptions()
         self._store: VectorStore = store or FaissFlatStore(embedder.dimension)
+        self._lexical = Bm25Index(bm25)
         self._documents: dict[str, IndexedDocument] = {}
         self._by_key: dict[int, Passage] = {}
         self._write_lock = threading.Lock()
@@ -128,21 +159,78 @@ class NewsIndex:
         except KeyError:
             raise DocumentNotFoundError(doc_id) from None
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """The `k` passages closest in meaning to the query, best first."""
-        vector = self.embedder.embed([query])
+    def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
+        """The `k` best passages for the query, best first, one per fact.
+
+        Passages that say the same thing (equal after normalization, or vectors at least
+        `duplicate_cosine` similar) are folded into the best of them before `k` is applied.
+        """
+        mode = mode or self.options.mode
+        depth = max(self.options.candidates, k)
+        vector = self.embedder.embed([query]) if mode != Mode.BM25 else None
         with self._state_lock:
             if not self._by_key:
                 return []
-            scores, keys = self._store.search(vector, k)
-            hits: list[Hit] = []
-            for score, key in zip(scores[0], keys[0], strict=True):
-                passage = self._by_key.get(int(key))
-                if passage is None:  # FAISS pads with -1 when it has fewer than k vectors
-                    continue
-                document = self._documents[passage.doc_id].document
-                hits.append(Hit(len(hits) + 1, float(score), passage, document))
+            dense: dict[int, float] = {}
+            if vector is not None:
+                scores, keys = self._store.search(vector, depth)
+                # FAISS pads with id -1 when it holds fewer than `depth` vectors.
+                dense = {
+                    int(i): float(s) for s, i in zip(scores[0], keys[0], strict=True) if i >= 0
+                }
+            lexical: dict[int, float] = {}
+            if mode != Mode.DENSE:
+                scores, keys = self._lexical.search(query, depth)
+                lexical = {int(i): float(s) for s, i in zip(scores, keys, strict=True)}
+            fused = self._fuse(dense, lexical) if mode == Mode.HYBRID else dense or lexical
+            return self._collapse(ranked(fused), vector, k)
+
+    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        if self.options.fusion == "rrf":
+            return reciprocal_rank_fusion(
+                [[key for key, _ in ranked(dense)], [key for key, _ in ranked(lexical)]],
+                self.options.rrf_k,
+            )
+        return convex_fusion(dense, lexical, self.options.dense_weight)
+
+    def _collapse(
+        self, candidates: list[tuple[int, float]], query: np.ndarray | None, k: int
+    ) -> list[Hit]:
+        """Walk the ranking, folding each passage into an earlier one that says the same.
+
+        Candidates after the k-th fact are still walked, so that `also_in` is complete.
+        """
+        kept: list[tuple[int, float, list[int], float | None]] = []
+        kept_vectors: list[np.ndarray] = []
+        kept_texts: dict[str, int] = {}
+        for key, score in candidates:
+            passage = self._by_key[key]
+            normalized = normalize_for_comparison(
+                self._documents[passage.doc_id].passage_text(passage)
+            )
+            vector = self._store.reconstruct(np.array([key], dtype=np.int64))[0]
+            twin = kept_texts.get(normalized)
+            if twin is None and kept_vectors:
+                similarity = np.vstack(kept_vectors) @ vector
+                best = int(np.argmax(similarity))
+                if similarity[best] >= self.options.duplicate_cosine:
+                    twin = best
+            if twin is not None:
+                kept[twin][2].append(key)
+            elif len(kept) < k:
+                kept_texts[normalized] = len(kept)
+                cosine = float(vector @ query[0]) if query is not None else None
+                kept.append((key, score, [], cosine))
+                kept_vectors.append(vector)
+        hits = []
+        for rank, (key, score, folded, cosine) in enumerate(kept, start=1):
+            passage = self._by_key[key]
+            also_in = tuple((self._by_key[f], self._document_of(self._by_key[f])) for f in folded)
+            hits.append(Hit(rank, score, passage, self._document_of(passage), also_in, cosine))
         return hits
+
+    def _document_of(self, passage: Passage) -> Document:
+        return self._documents[passage.doc_id].document
 
     # -- writing -------------------------------------------------------------------------
 
@@ -186,6 +274,11 @@ class NewsIndex:
                 results.append(IngestResult(document.doc_id, len(indexed.passages), change))
             texts = [d.passage_text(p) for d in to_embed for p in d.passages]
             vectors = self.embedder.embed(texts, progress=progress)
+            lexical = self._lexical
+            if to_embed:
+                replaced = {d.document.doc_id for d in to_embed}
+                unchanged = [d for i, d in self._documents.items() if i not in replaced]
+                lexical = self._build_lexical(unchanged + to_embed)
             with self._state_lock:
                 for indexed in metadata_only:
                     self._documents[indexed.document.doc_id] = indexed
@@ -194,14 +287,24 @@ class NewsIndex:
                     count = len(indexed.passages)
                     self._replace(indexed, vectors[offset : offset + count])
                     offset += count
+                self._lexical = lexical
             return results
 
     def delete(self, doc_id: str) -> None:
-        with self._write_lock, self._state_lock:
-            existing = self._documents.pop(doc_id, None)
-            if existing is None:
+        with self._write_lock:
+            if doc_id not in self._documents:
                 raise DocumentNotFoundError(doc_id)
-            self._drop_passages(existing)
+            lexical = self._build_lexical([d for i, d in self._documents.items() if i != doc_id])
+            with self._state_lock:
+                self._drop_passages(self._documents.pop(doc_id))
+                self._lexical = lexical
+
+    def _build_lexical(self, documents: Sequence[IndexedDocument]) -> Bm25Index:
+        """A BM25 index of these documents' passages, built outside the state lock."""
+        lexical = Bm25Index(self._lexical.params)
+        passages = [(d, p) for d in documents for p in d.passages]
+        lexical.build([p.key for _, p in passages], [d.passage_text(p) for d, p in passages])
+        return lexical
 
     def _replace(self, indexed: IndexedDocument, vectors: np.ndarray) -> None:
         existing = self._documents.get(indexed.document.doc_id)
@@ -238,6 +341,7 @@ class NewsIndex:
                 cleaning_version=CLEANING_VERSION,
             ),
             store=self._store.kind,
+            bm25=Bm25Info(**asdict(self._lexical.params)),
             counts=Counts(documents=self.document_count, passages=self.passage_count),
             documents={d.document.doc_id: d.document.checksum for d in self._sorted_documents()},
         )
@@ -248,7 +352,7 @@ class NewsIndex:
             return persistence.write_generation(index_dir, self.manifest(), self._write_files)
 
     def _write_files(self, directory: Path) -> list[str]:
-        names = self._store.save(directory)
+        names = self._store.save(directory) + self._lexical.save(directory)
         with (directory / _DOCUMENTS_FILE).open("w", encoding="utf-8") as f:
             for indexed in self._sorted_documents():
                 record = {
@@ -261,13 +365,24 @@ class NewsIndex:
         return [*names, _DOCUMENTS_FILE]
 
     @classmethod
-    def load(cls, index_dir: Path, embedder: Embedder, params: ChunkingParams) -> NewsIndex:
-        """Load a saved index, refusing one built with another model or chunking."""
+    def load(
+        cls,
+        index_dir: Path,
+        embedder: Embedder,
+        params: ChunkingParams,
+        *,
+        bm25: Bm25Params | None = None,
+        options: SearchOptions | None = None,
+    ) -> NewsIndex:
+        """Load a saved index, refusing one built with another model, chunking or BM25."""
+        bm25 = bm25 or Bm25Params()
         generation = persistence.live_generation(index_dir)
         manifest = persistence.read_manifest(generation)
-        check_compatible(manifest, embedder, params, index_dir)
+        check_compatible(manifest, embedder, params, bm25, index_dir)
         persistence.verify_files(generation, manifest)
-        index = cls(embedder, params, FaissFlatStore.load(generation, embedder.dimension))
+        store = FaissFlatStore.load(generation, embedder.dimension)
+        index = cls(embedder, params, store, bm25=bm25, options=options)
+        index._lexical = Bm25Index.load(generation, bm25)
         for line_number, record in enumerate(_read_jsonl(generation / _DOCUMENTS_FILE), start=1):
             document = Document(
                 doc_id=record["id"],
@@ -285,8 +400,10 @@ class NewsIndex:
                 )
             index._documents[document.doc_id] = IndexedDocument(document, passages)
             index._by_key.update((p.key, p) for p in passages)
-        if len(index._documents) != manifest.counts.documents or len(index._store) != len(
-            index._by_key
+        if (
+            len(index._documents) != manifest.counts.documents
+            or len(index._store) != len(index._by_key)
+            or len(index._lexical) != len(index._by_key)
         ):
             raise IndexCorruptError(
                 f"{generation}: {len(index._documents)} documents and {len(index._store)} vectors "
@@ -295,18 +412,30 @@ class NewsIndex:
         return index
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder, params: ChunkingParams) -> NewsIndex:
+    def open(
+        cls,
+        index_dir: Path,
+        embedder: Embedder,
+        params: ChunkingParams,
+        *,
+        bm25: Bm25Params | None = None,
+        options: SearchOptions | None = None,
+    ) -> NewsIndex:
         """Load the index in `index_dir`, or start an empty one if there is none yet."""
         if persistence.index_exists(index_dir):
-            return cls.load(index_dir, embedder, params)
+            return cls.load(index_dir, embedder, params, bm25=bm25, options=options)
         log.info("no index in %s yet; starting empty", index_dir)
-        return cls(embedder, params)
+        return cls(embedder, params, bm25=bm25, options=options)
 
 
 def check_compatible(
-    manifest: Manifest, embedder: Embedder, params: ChunkingParams, index_dir: Path
+    manifest: Manifest,
+    embedder: Embedder,
+    params: ChunkingParams,
+    bm25: Bm25Params,
+    index_dir: Path,
 ) -> None:
-    """Refuse to mix an index with another model, dimension or chunking."""
+    """Refuse to mix an index with another model, dimension, chunking or BM25 setup."""
     rebuild = f"rebuild it with `byline index --rebuild --index-dir {index_dir}`"
     if manifest.model.id != embedder.model_id or manifest.model.dimension != embedder.dimension:
         raise IndexMismatchError(
@@ -325,6 +454,11 @@ def check_compatible(
         raise IndexMismatchError(
             f"the index in {index_dir} was built with chunking {manifest.chunking.model_dump()}, "
             f"but this configuration uses {expected.model_dump()}; {rebuild}"
+        )
+    if manifest.bm25 != Bm25Info(**asdict(bm25)):
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with BM25 settings {manifest.bm25.model_dump()}, "
+            f"but this configuration uses {asdict(bm25)}; {rebuild}"
         )
 
 

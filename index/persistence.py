@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from index.errors import IndexCorruptError
 
 FORMAT = "byline-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: adds the BM25 index (`bm25/`) and its parameters."""
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _GENERATION_PREFIX = "gen-"
@@ -49,6 +50,14 @@ class ChunkingInfo(BaseModel):
     max_tokens: int
     overlap_tokens: int
     cleaning_version: int
+
+
+class Bm25Info(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k1: float
+    b: float
+    stem: bool
+    stopwords: str
 
 
 class FileInfo(BaseModel):
@@ -74,6 +83,7 @@ class Manifest(BaseModel):
     model: ModelInfo
     chunking: ChunkingInfo
     store: str
+    bm25: Bm25Info
     counts: Counts
     documents: dict[str, str]
     """doc_id -> sha256 of the document's text."""
@@ -171,6 +181,8 @@ def write_generation(
             path = tmp / name
             _fsync_file(path)
             files[name] = FileInfo(sha256=_sha256(path), bytes=path.stat().st_size)
+        for folder in {(tmp / name).parent for name in names} - {tmp}:
+            _fsync_dir(folder)
         final = manifest.model_copy(
             update={
                 "generation": previous + 1,

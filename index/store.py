@@ -35,6 +35,10 @@ class VectorStore(Protocol):
         """Best `k` (score, id) per query row, best first; id -1 pads missing results."""
         ...
 
+    def reconstruct(self, ids: Ids) -> Vectors:
+        """The stored vectors of these ids, one row each."""
+        ...
+
     def save(self, directory: Path) -> list[str]:
         """Write the store's files into `directory`; returns their names."""
         ...
@@ -93,6 +97,9 @@ class FaissFlatStore:
         k = max(1, min(k, len(self)))
         scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, ids
+
+    def reconstruct(self, ids: Ids) -> Vectors:
+        return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
 
     def save(self, directory: Path) -> list[str]:
         faiss.write_index(self._index, str(directory / self.FILE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -12,9 +13,10 @@ import typer
 
 from index import persistence
 from index.documents import load_documents
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.engine import Change, NewsIndex
 from index.errors import BylineError
+from index.fusion import Mode
 from service.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(
@@ -45,6 +47,18 @@ def _settings(**overrides: object) -> Settings:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     return settings
+
+
+def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> NewsIndex:
+    """The index in settings.index_dir with every configured option; `create`: empty if none."""
+    opener = NewsIndex.open if create else NewsIndex.load
+    return opener(
+        settings.index_dir,
+        embedder,
+        settings.chunking(embedder.max_tokens),
+        bm25=settings.bm25(),
+        options=settings.search_options(),
+    )
 
 
 def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -79,11 +93,15 @@ def index_command(
     try:
         documents = load_documents(paths or [settings.seeds_dir])
         embedder = _embedder(settings)
-        params = settings.chunking(embedder.max_tokens)
         index = (
-            NewsIndex(embedder, params)
+            NewsIndex(
+                embedder,
+                settings.chunking(embedder.max_tokens),
+                bm25=settings.bm25(),
+                options=settings.search_options(),
+            )
             if rebuild
-            else NewsIndex.open(settings.index_dir, embedder, params)
+            else open_index(settings, embedder, create=True)
         )
         results = index.upsert(documents, progress=sys.stderr.isatty())
         pruned = 0
@@ -141,7 +159,7 @@ def search_command(
         _fail(f"no index in {settings.index_dir}; build one with `byline index`")
     try:
         embedder = _embedder(settings)
-        index = NewsIndex.load(settings.index_dir, embedder, settings.chunking(embedder.max_tokens))
+        index = open_index(settings, embedder, create=False)
     except (BylineError, ConfigurationError) as exc:
         _fail(str(exc))
     response = run_search(index, query, k)
@@ -154,6 +172,50 @@ def search_command(
         typer.secho(f"{result.rank}. [{result.score:.3f}] {title}", bold=True)
         typer.echo(f"   {source.doc_id} chars {source.char_start}-{source.char_end}")
         typer.echo("   " + result.text.replace("\n", " ") + "\n")
+
+
+@app.command("eval")
+def eval_command(
+    beir: Annotated[
+        Path | None, typer.Option(help="A BEIR dataset folder (corpus, queries, qrels/).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
+    squad: Annotated[Path | None, typer.Option(help="A SQuAD v1.1 file (.json[.gz]).")] = None,
+    questions: Annotated[int, typer.Option(min=10, help="SQuAD questions (fixed sample).")] = 1000,
+    mode: Annotated[
+        list[Mode] | None, typer.Option(help="Modes to evaluate [default: all three].")
+    ] = None,
+    dense_weight: Annotated[
+        float | None, typer.Option(help="Convex fusion weight [env: BYLINE_DENSE_WEIGHT].")
+    ] = None,
+    fusion: Annotated[str | None, typer.Option(help="convex or rrf [env: BYLINE_FUSION].")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="End with one JSON line of the results.")
+    ] = False,
+    reports_dir: Annotated[Path, typer.Option(help="Where JSON and Markdown go.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure retrieval quality: the seed questions by default, or a BEIR or SQuAD dataset."""
+    from eval import report, runner
+
+    settings = _settings(dense_weight=dense_weight, fusion=fusion)
+    modes = mode or list(Mode)
+    embedder = _embedder(settings)
+    try:
+        if beir is not None:
+            result = runner.run_beir(beir, split, settings, embedder, modes)
+        elif squad is not None:
+            result = runner.run_squad(squad, questions, settings, embedder, modes)
+        else:
+            result = runner.run_seed(settings, embedder, modes)
+    except (FileNotFoundError, ValueError, BylineError) as exc:
+        _fail(str(exc))
+    typer.echo(report.render(result))
+    json_path, md_path = report.write(result, reports_dir)
+    typer.echo(f"\nreports: {json_path} {md_path}")
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
 
 
 @app.command("bench")

@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingParams
 from index.embedding import DEFAULT_MODEL
+from index.engine import SearchOptions
+from index.fusion import Mode
+from index.lexical import Bm25Params
 
 ENV_PREFIX = "BYLINE_"
 
@@ -34,7 +37,31 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=4096, description="Texts embedded per model call.")
     chunk_target_tokens: int = Field(96, ge=16, le=510, description="Target passage length.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=256, description="Longest overlap sentence.")
+    search_mode: Mode = Field(Mode.HYBRID, description="Default mode: dense, bm25 or hybrid.")
+    fusion: Literal["convex", "rrf"] = Field("convex", description="How hybrid mode fuses lists.")
+    dense_weight: float = Field(
+        0.7, ge=0.0, le=1.0, description="Weight of dense scores in convex fusion (tuned on seeds)."
+    )
+    duplicate_cosine: float = Field(
+        0.9,
+        ge=0.5,
+        le=1.01,
+        description="Passages this similar are one fact; above 1 turns it off.",
+    )
+    bm25_k1: float = Field(1.2, gt=0.0, le=5.0, description="BM25 term saturation.")
+    bm25_b: float = Field(0.75, ge=0.0, le=1.0, description="BM25 length normalization.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def search_options(self) -> SearchOptions:
+        return SearchOptions(
+            mode=self.search_mode,
+            fusion=self.fusion,
+            dense_weight=self.dense_weight,
+            duplicate_cosine=self.duplicate_cosine,
+        )
+
+    def bm25(self) -> Bm25Params:
+        return Bm25Params(k1=self.bm25_k1, b=self.bm25_b)
 
     def chunking(self, max_tokens: int) -> ChunkingParams:
         """Chunking for a model whose window holds `max_tokens` tokens."""

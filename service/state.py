@@ -37,7 +37,13 @@ class ServiceState:
                 self.settings.model, batch_size=self.settings.batch_size
             )
             params = self.settings.chunking(embedder.max_tokens)
-            self._index = NewsIndex.open(self.settings.index_dir, embedder, params)
+            self._index = NewsIndex.open(
+                self.settings.index_dir,
+                embedder,
+                params,
+                bm25=self.settings.bm25(),
+                options=self.settings.search_options(),
+            )
         except BylineError as exc:
             self.error = exc
             log.error("cannot serve: %s", exc)
@@ -78,7 +84,13 @@ class ServiceState:
             index.save(self.settings.index_dir)
         except OSError as exc:
             log.error("saving the index to %s failed: %s", self.settings.index_dir, exc)
-            self._index = NewsIndex.open(self.settings.index_dir, index.embedder, index.params)
+            self._index = NewsIndex.open(
+                self.settings.index_dir,
+                index.embedder,
+                index.params,
+                bm25=self.settings.bm25(),
+                options=self.settings.search_options(),
+            )
             raise ServiceError(
                 503,
                 "storage_failed",

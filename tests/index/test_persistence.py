@@ -12,6 +12,7 @@ from index.documents import Document
 from index.embedding import SentenceTransformerEmbedder
 from index.engine import NewsIndex
 from index.errors import IndexCorruptError, IndexMismatchError
+from index.lexical import Bm25Params
 from index.store import FaissFlatStore
 
 
@@ -46,7 +47,8 @@ def test_manifest_records_model_chunking_and_checksums(index_dir: Path) -> None:
     assert manifest.model.dimension == 384
     assert manifest.chunking.target_tokens == 96
     assert len(manifest.documents) == 5
-    assert set(manifest.files) == {"vectors.faiss", "documents.jsonl"}
+    assert {"vectors.faiss", "documents.jsonl", "bm25/keys.npy"} <= set(manifest.files)
+    assert manifest.bm25.stem is True
 
 
 def test_another_model_is_refused_with_how_to_rebuild(
@@ -68,6 +70,13 @@ def test_another_dimension_is_refused(
 def test_other_chunking_is_refused(index_dir: Path, embedder: SentenceTransformerEmbedder) -> None:
     with pytest.raises(IndexMismatchError, match="chunking"):
         NewsIndex.load(index_dir, embedder, ChunkingParams(target_tokens=64, max_tokens=254))
+
+
+def test_other_bm25_settings_are_refused(
+    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+) -> None:
+    with pytest.raises(IndexMismatchError, match="BM25"):
+        NewsIndex.load(index_dir, embedder, params, bm25=Bm25Params(stem=False))
 
 
 def test_unknown_format_version_is_refused(

@@ -1,0 +1,138 @@
+"""Retrieval quality on a public benchmark, per mode, with Byline's own search components.
+
+Each benchmark document is one unit (as in BEIR and MTEB): dense search is the FAISS store
+over the model's vectors of whole documents, BM25 is `index.lexical`, hybrid is
+`index.fusion`. Document embeddings are cached on disk; query embeddings never are, so
+queries per second include the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import ir_measures
+import numpy as np
+from ir_measures import RR, R, Success, nDCG
+
+from eval.datasets import Dataset
+from index.embedding import Embedder
+from index.fusion import Mode, convex_fusion, ranked, reciprocal_rank_fusion
+from index.lexical import Bm25Index, Bm25Params
+from index.store import FaissFlatStore
+
+DEPTH = 100
+"""Candidates taken from each retriever before fusion and scoring."""
+
+MEASURES = {
+    "ndcg@10": nDCG @ 10,
+    "recall@1": R @ 1,
+    "recall@5": R @ 5,
+    "recall@10": R @ 10,
+    "recall@100": R @ 100,
+    "mrr@10": RR @ 10,
+    "success@1": Success @ 1,
+    "success@5": Success @ 5,
+    "success@10": Success @ 10,
+}
+
+Run = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid mode combines the two lists: `rrf` or `convex` (min-max, weighted)."""
+
+    method: str = "convex"
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+
+    def combine(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        if self.method == "rrf":
+            return reciprocal_rank_fusion(
+                [[k for k, _ in ranked(dense)], [k for k, _ in ranked(lexical)]], self.rrf_k
+            )
+        return convex_fusion(dense, lexical, self.dense_weight)
+
+
+def score(qrels: dict[str, dict[str, int]], run: Run) -> dict[str, float]:
+    """The standard measures, computed by ir-measures (pytrec_eval underneath)."""
+    aggregated = ir_measures.calc_aggregate(list(MEASURES.values()), qrels, run)
+    return {name: float(aggregated[measure]) for name, measure in MEASURES.items()}
+
+
+class BenchmarkIndex:
+    """Dense and BM25 indexes over a dataset's documents, built once, searched per mode."""
+
+    def __init__(
+        self, dataset: Dataset, embedder: Embedder, bm25: Bm25Params | None = None
+    ) -> None:
+        self.doc_ids = list(dataset.documents)
+        texts = [dataset.documents[d] for d in self.doc_ids]
+        keys = np.arange(len(texts), dtype=np.int64)
+        self.store = FaissFlatStore(embedder.dimension)
+        self.store.add(keys, embedder.embed(texts, progress=True))
+        self.bm25 = Bm25Index(bm25)
+        self.bm25.build(keys.tolist(), texts)
+
+    def dense(self, vectors: np.ndarray) -> list[dict[int, float]]:
+        scores, keys = self.store.search(vectors, DEPTH)
+        return [
+            {int(k): float(s) for k, s in zip(row_keys, row_scores, strict=True) if k >= 0}
+            for row_scores, row_keys in zip(scores, keys, strict=True)
+        ]
+
+    def lexical(self, query: str) -> dict[int, float]:
+        scores, keys = self.bm25.search(query, DEPTH)
+        return {int(k): float(s) for k, s in zip(keys, scores, strict=True)}
+
+    def to_run(self, per_query: dict[str, dict[int, float]]) -> Run:
+        return {
+            qid: {self.doc_ids[k]: s for k, s in ranked(scores)[:DEPTH]}
+            for qid, scores in per_query.items()
+        }
+
+
+@dataclass
+class ModeResult:
+    metrics: dict[str, float]
+    queries_per_second: float
+    run: Run
+
+
+def evaluate(
+    dataset: Dataset,
+    index: BenchmarkIndex,
+    query_embedder: Embedder,
+    modes: Sequence[Mode],
+    fusion: Fusion,
+) -> dict[Mode, ModeResult]:
+    """Search every query in every mode; time each mode with its query embedding included."""
+    qids = list(dataset.queries)
+    texts = [dataset.queries[q] for q in qids]
+    results: dict[Mode, ModeResult] = {}
+    searchers: dict[Mode, Callable[[], dict[str, dict[int, float]]]] = {
+        Mode.DENSE: lambda: dict(
+            zip(qids, index.dense(_embed_each(query_embedder, texts)), strict=True)
+        ),
+        Mode.BM25: lambda: {q: index.lexical(t) for q, t in zip(qids, texts, strict=True)},
+        Mode.HYBRID: lambda: {
+            q: fusion.combine(d, index.lexical(t))
+            for q, t, d in zip(
+                qids, texts, index.dense(_embed_each(query_embedder, texts)), strict=True
+            )
+        },
+    }
+    for mode in modes:
+        started = time.perf_counter()
+        per_query = searchers[mode]()
+        seconds = time.perf_counter() - started
+        run = index.to_run(per_query)
+        results[mode] = ModeResult(score(dataset.qrels, run), len(qids) / seconds, run)
+    return results
+
+
+def _embed_each(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """One query at a time, as a service sees them."""
+    return np.vstack([embedder.embed([t]) for t in texts])

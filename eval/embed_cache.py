@@ -1,0 +1,68 @@
+"""An on-disk cache of embeddings, keyed by model and text, so benchmark reruns are fast."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import Embedder, Vectors
+
+
+class CachedEmbedder:
+    """Wraps an `Embedder`; vectors for texts seen before come from SQLite, not the model."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)")
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        keys = [self._key(t) for t in texts]
+        found: dict[bytes, bytes] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(
+                self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch)
+            )
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = self.inner.embed([texts[i] for i in missing], progress=progress)
+            rows = [(keys[i], fresh[j].tobytes()) for j, i in enumerate(missing)]
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            found.update(rows)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = np.frombuffer(found[key], dtype=np.float32)
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,88 @@
+"""`byline eval`: run a dataset in every mode and produce one report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from eval import benchmark, seed
+from eval.datasets import Dataset, load_beir, load_squad
+from eval.embed_cache import CachedEmbedder
+from eval.report import EvalReport
+from index.documents import load_documents
+from index.embedding import Embedder
+from index.engine import NewsIndex
+from index.fusion import Mode
+from service.settings import Settings
+
+CACHE = Path("eval/cache/embeddings.sqlite")
+
+
+def _metrics(metrics: dict[str, float], qps: float) -> dict[str, float]:
+    return {**{k: round(v, 4) for k, v in metrics.items()}, "qps": round(qps, 1)}
+
+
+def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> EvalReport:
+    """The labelled seed questions against an index of seeds/ built with these settings."""
+    index = NewsIndex(
+        embedder,
+        settings.chunking(embedder.max_tokens),
+        bm25=settings.bm25(),
+        options=settings.search_options(),
+    )
+    index.upsert(load_documents([settings.seeds_dir]))
+    questions = seed.load_questions()
+    results = seed.evaluate(index, questions, modes)
+    modes_out = {}
+    for mode, result in results.items():
+        metrics = _metrics(result.metrics, result.queries_per_second)
+        # Facts repeat across articles: a question is answered when any evidence passage shows.
+        for k in (1, 5, 10):
+            metrics[f"passage_recall@{k}"] = metrics[f"recall@{k}"]
+            metrics[f"recall@{k}"] = metrics[f"success@{k}"]
+        modes_out[mode.value] = metrics
+    thresholds = seed.duplicate_threshold_table(index, [0.8, 0.83, 0.86, 0.9, 0.93])
+    return EvalReport(
+        dataset="seed",
+        queries=sum(q.answerable for q in questions),
+        modes=modes_out,
+        notes=[
+            "recall@k: share of questions with an evidence passage in the top k "
+            "(passage_recall@k in the JSON: share of all evidence passages).",
+            f"fusion: {settings.fusion}, dense weight {settings.dense_weight}.",
+            "near-duplicate threshold on the labelled pairs (cosine: precision / recall): "
+            + ", ".join(f"{t}: {p:.2f} / {r:.2f}" for t, p, r in thresholds)
+            + f"; in use: {settings.duplicate_cosine}.",
+        ],
+        extra={"duplicate_threshold": [list(row) for row in thresholds]},
+    )
+
+
+def run_beir(
+    directory: Path, split: str, settings: Settings, embedder: Embedder, modes: Sequence[Mode]
+) -> EvalReport:
+    return _run_public(load_beir(directory, split), settings, embedder, modes)
+
+
+def run_squad(
+    path: Path, questions: int, settings: Settings, embedder: Embedder, modes: Sequence[Mode]
+) -> EvalReport:
+    return _run_public(load_squad(path, questions=questions), settings, embedder, modes)
+
+
+def _run_public(
+    dataset: Dataset, settings: Settings, embedder: Embedder, modes: Sequence[Mode]
+) -> EvalReport:
+    cached = CachedEmbedder(embedder, CACHE)
+    try:
+        index = benchmark.BenchmarkIndex(dataset, cached, settings.bm25())
+    finally:
+        cached.close()
+    fusion = benchmark.Fusion(settings.fusion, settings.dense_weight)
+    results = benchmark.evaluate(dataset, index, embedder, modes, fusion)
+    return EvalReport(
+        dataset=dataset.name,
+        queries=len(dataset.queries),
+        modes={m.value: _metrics(r.metrics, r.queries_per_second) for m, r in results.items()},
+        notes=[f"fusion: {settings.fusion}, dense weight {settings.dense_weight}."],
+    )
