@@ -22,6 +22,8 @@ class Dataset:
     """query id -> {doc id: relevance}; only judged queries are evaluated."""
     answers: dict[str, list[str]] = field(default_factory=dict)
     """query id -> gold answer strings (SQuAD), for answer checks."""
+    gold: dict[str, str] = field(default_factory=dict)
+    """query id -> the document the question was written from (SQuAD)."""
 
 
 def _open(path: Path) -> TextIO:
@@ -95,4 +97,5 @@ def load_squad(path: Path, *, questions: int | None = None, seed: int = 13) -> D
         {q: queries[q] for q in ids},
         qrels,
         {q: answers[q] for q in ids},
+        {q: own[q] for q in ids},
     )

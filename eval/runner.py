@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
-from eval import benchmark, seed
+from eval import benchmark, seed, squad_answers
 from eval.datasets import Dataset, load_beir, load_squad
 from eval.embed_cache import CachedEmbedder
 from eval.report import EvalReport
+from index.answer import ExtractiveAnswerer
 from index.documents import load_documents
 from index.embedding import Embedder
 from index.engine import NewsIndex
@@ -42,6 +44,9 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             metrics[f"recall@{k}"] = metrics[f"success@{k}"]
         modes_out[mode.value] = metrics
     thresholds = seed.duplicate_threshold_table(index, [0.8, 0.83, 0.86, 0.9, 0.93])
+    answers = seed.evaluate_answers(
+        index, ExtractiveAnswerer(embedder, knows=index.knows), questions
+    )
     return EvalReport(
         dataset="seed",
         queries=sum(q.answerable for q in questions),
@@ -53,8 +58,16 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             "near-duplicate threshold on the labelled pairs (cosine: precision / recall): "
             + ", ".join(f"{t}: {p:.2f} / {r:.2f}" for t, p, r in thresholds)
             + f"; in use: {settings.duplicate_cosine}.",
+            f"/ask: {answers.contains_evidence:.3f} of {answers.answerable} answerable questions "
+            f"answered with an evidence quote; abstention precision "
+            f"{answers.abstention_precision:.2f}, recall {answers.abstention_recall:.2f} "
+            f"({answers.unanswerable} unanswerable; "
+            f"{answers.wrongly_withheld} answerable withheld).",
         ],
-        extra={"duplicate_threshold": [list(row) for row in thresholds]},
+        extra={
+            "duplicate_threshold": [list(row) for row in thresholds],
+            "ask": asdict(answers),
+        },
     )
 
 
@@ -67,7 +80,21 @@ def run_beir(
 def run_squad(
     path: Path, questions: int, settings: Settings, embedder: Embedder, modes: Sequence[Mode]
 ) -> EvalReport:
-    return _run_public(load_squad(path, questions=questions), settings, embedder, modes)
+    dataset = load_squad(path, questions=questions)
+    report = _run_public(dataset, settings, embedder, modes)
+    cached = CachedEmbedder(embedder, CACHE)
+    try:
+        answers = squad_answers.evaluate(dataset, cached, settings)
+    finally:
+        cached.close()
+    report.notes.append(
+        f"/ask over all {len(dataset.documents)} paragraphs (as Byline chunks them): the answer "
+        f"contains a gold answer for {answers.answer_contains_gold:.3f} of {answers.questions} "
+        f"questions and cites the gold paragraph for {answers.cites_gold_paragraph:.3f}; "
+        f"{answers.answered:.3f} answered rather than withheld."
+    )
+    report.extra["ask"] = asdict(answers)
+    return report
 
 
 def _run_public(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.benchmark import Run, score
+from index.answer import Answer, Answerer
 from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 
@@ -136,3 +137,48 @@ def duplicate_threshold_table(
         precision = true_pos / sum(flagged) if any(flagged) else 1.0
         table.append((threshold, precision, true_pos / sum(labels)))
     return table
+
+
+@dataclass(frozen=True)
+class AnswerQuality:
+    answerable: int
+    unanswerable: int
+    contains_evidence: float
+    """Share of answerable questions whose answer contains an evidence quote (or lies in one)."""
+    abstention_precision: float
+    abstention_recall: float
+    wrongly_withheld: int
+
+
+def _answer_has_evidence(answer: Answer, question: LabelledQuestion) -> bool:
+    for quote in answer.quotes:
+        for evidence in question.evidence:
+            same_doc = quote.document.doc_id == evidence.doc_id
+            if evidence.quote in quote.text or (same_doc and quote.text in evidence.quote):
+                return True
+    return False
+
+
+def evaluate_answers(
+    index: NewsIndex, answerer: Answerer, questions: Sequence[LabelledQuestion], k: int = 5
+) -> AnswerQuality:
+    """How often /ask quotes the evidence, and how well it declines what the corpus lacks."""
+    contains = withheld_right = withheld_wrong = 0
+    for question in questions:
+        answer = answerer.answer(question.question, index.search(question.question, k))
+        if question.answerable:
+            contains += answer.answerable and _answer_has_evidence(answer, question)
+            withheld_wrong += not answer.answerable
+        else:
+            withheld_right += not answer.answerable
+    answerable = sum(q.answerable for q in questions)
+    unanswerable = len(questions) - answerable
+    withheld = withheld_right + withheld_wrong
+    return AnswerQuality(
+        answerable=answerable,
+        unanswerable=unanswerable,
+        contains_evidence=contains / answerable,
+        abstention_precision=withheld_right / withheld if withheld else 1.0,
+        abstention_recall=withheld_right / unanswerable if unanswerable else 1.0,
+        wrongly_withheld=withheld_wrong,
+    )

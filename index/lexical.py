@@ -79,6 +79,15 @@ class Bm25Index:
         keep = scores[0] > 0
         return scores[0][keep].astype(np.float32), self._keys[positions[0][keep]]
 
+    def knows(self, word: str) -> bool:
+        """Does the word (stemmed) occur in some indexed text? A stop word or a word with no
+        indexable token gives no evidence either way and counts as known."""
+        tokens = self._tokenize([word], ids=False)[0]  # type: ignore[index]
+        if not tokens:
+            return True
+        vocabulary = self._retriever.vocab_dict if self._retriever is not None else {}
+        return any(token in vocabulary for token in tokens)
+
     def save(self, directory: Path) -> list[str]:
         """Write into `directory/bm25/`; returns the file names relative to `directory`."""
         target = directory / self.DIR

@@ -13,7 +13,7 @@ from index import persistence
 from index.embedding import Embedder, resolve_model
 from index.errors import IndexMismatchError
 from service.errors import install_error_handlers
-from service.routes import documents, health, search
+from service.routes import ask, documents, health, search
 from service.settings import Settings, load_settings
 from service.state import ServiceState
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(ask.router)
     app.include_router(documents.router)
     return app
 

@@ -146,6 +146,9 @@ def search_command(
     query: Annotated[str, typer.Argument(help="The question, in plain language.")],
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to return.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+    mode: Annotated[
+        Mode | None, typer.Option(help="dense, bm25 or hybrid [env: BYLINE_SEARCH_MODE].")
+    ] = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
 ) -> None:
@@ -162,7 +165,7 @@ def search_command(
         index = open_index(settings, embedder, create=False)
     except (BylineError, ConfigurationError) as exc:
         _fail(str(exc))
-    response = run_search(index, query, k)
+    response = run_search(index, query, k, mode)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -172,6 +175,42 @@ def search_command(
         typer.secho(f"{result.rank}. [{result.score:.3f}] {title}", bold=True)
         typer.echo(f"   {source.doc_id} chars {source.char_start}-{source.char_end}")
         typer.echo("   " + result.text.replace("\n", " ") + "\n")
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="A question about the news.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to draw on.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Answer a question with quotes from the indexed articles."""
+    from index.answer import ExtractiveAnswerer
+    from service.routes.ask import run_ask
+
+    if not question.strip():
+        _fail("the question is empty", code=2)
+    settings = _settings(index_dir=index_dir, model=model)
+    if not persistence.index_exists(settings.index_dir):
+        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
+    try:
+        embedder = _embedder(settings)
+        index = open_index(settings, embedder, create=False)
+    except (BylineError, ConfigurationError) as exc:
+        _fail(str(exc))
+    response = run_ask(index, ExtractiveAnswerer(embedder, knows=index.knows), question, k)
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    if not response.answerable:
+        typer.echo(f"The articles do not answer this (confidence {response.confidence:.2f}).")
+        return
+    typer.echo(f"{response.answer}\n")
+    for number, citation in enumerate(response.citations, start=1):
+        title = citation.title or citation.doc_id
+        span = f"chars {citation.char_start}-{citation.char_end}"
+        typer.echo(f"[{number}] {title} ({citation.doc_id}, {span})")
 
 
 @app.command("eval")

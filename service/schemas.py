@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from index.documents import DOC_ID_PATTERN
+from index.fusion import Mode
 
 MAX_K = 50
 DEFAULT_K = 5
@@ -59,9 +60,21 @@ class Ready(BaseModel):
 # -- search ---------------------------------------------------------------------------------
 
 
+ModeField = Annotated[
+    Mode | None,
+    Field(
+        description=(
+            "dense (meaning), bm25 (keywords) or hybrid (both, the default). "
+            "Leave it out unless you need one in particular."
+        )
+    ),
+]
+
+
 class SearchRequest(Strict):
     query: QueryText = Field(description="The question or keywords, in plain language.")
     k: K = DEFAULT_K
+    mode: ModeField = None
 
 
 class Source(BaseModel):
@@ -76,18 +89,61 @@ class Source(BaseModel):
     char_end: int
 
 
+class AlsoIn(BaseModel):
+    """Another passage that says the same thing, folded into this result."""
+
+    doc_id: str
+    title: str | None
+    char_start: int
+    char_end: int
+
+
 class SearchResult(BaseModel):
     rank: int
-    score: float
+    score: float = Field(description="Higher is better; comparable within one response only.")
     passage_id: str
     text: str
     source: Source
+    also_in: list[AlsoIn] = Field(
+        default_factory=list, description="Other sources carrying the same text or fact."
+    )
 
 
 class SearchResponse(BaseModel):
     query: str
     took_ms: float
     results: list[SearchResult]
+
+
+# -- ask ------------------------------------------------------------------------------------
+
+
+class AskRequest(Strict):
+    question: QueryText = Field(description="A question about the news, in plain language.")
+    k: K = DEFAULT_K
+    mode: ModeField = None
+
+
+class Citation(BaseModel):
+    """A verbatim quote: `text[char_start:char_end]` of the document is `quote`."""
+
+    passage_id: str
+    doc_id: str
+    title: str | None
+    quote: str
+    char_start: int
+    char_end: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str | None = Field(
+        description="Sentences quoted from the articles, or null when they do not answer."
+    )
+    answerable: bool
+    confidence: float = Field(description="Similarity of the best quote to the question, 0-1.")
+    citations: list[Citation]
+    passages: list[SearchResult] = Field(description="The search results the answer drew on.")
 
 
 # -- documents ------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ from index.fusion import Mode
 from index.lexical import Bm25Params
 
 ENV_PREFIX = "BYLINE_"
+_CHUNKING = ChunkingParams()
+_SEARCH = SearchOptions()
+_BM25 = Bm25Params()
 
 
 class ConfigurationError(Exception):
@@ -35,21 +38,28 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
     batch_size: int = Field(32, ge=1, le=4096, description="Texts embedded per model call.")
-    chunk_target_tokens: int = Field(96, ge=16, le=510, description="Target passage length.")
-    chunk_overlap_tokens: int = Field(32, ge=0, le=256, description="Longest overlap sentence.")
-    search_mode: Mode = Field(Mode.HYBRID, description="Default mode: dense, bm25 or hybrid.")
-    fusion: Literal["convex", "rrf"] = Field("convex", description="How hybrid mode fuses lists.")
+    # Defaults come from the core's own parameter classes, where each is justified.
+    chunk_target_tokens: int = Field(
+        _CHUNKING.target_tokens, ge=16, le=510, description="Target passage length in tokens."
+    )
+    chunk_overlap_tokens: int = Field(
+        _CHUNKING.overlap_tokens, ge=0, le=256, description="Longest overlap sentence."
+    )
+    search_mode: Mode = Field(_SEARCH.mode, description="Default mode: dense, bm25 or hybrid.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="How hybrid mode fuses the two ranked lists."
+    )
     dense_weight: float = Field(
-        0.7, ge=0.0, le=1.0, description="Weight of dense scores in convex fusion (tuned on seeds)."
+        _SEARCH.dense_weight, ge=0.0, le=1.0, description="Weight of dense scores in fusion."
     )
     duplicate_cosine: float = Field(
-        0.9,
+        _SEARCH.duplicate_cosine,
         ge=0.5,
         le=1.01,
         description="Passages this similar are one fact; above 1 turns it off.",
     )
-    bm25_k1: float = Field(1.2, gt=0.0, le=5.0, description="BM25 term saturation.")
-    bm25_b: float = Field(0.75, ge=0.0, le=1.0, description="BM25 length normalization.")
+    bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
+    bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def search_options(self) -> SearchOptions:

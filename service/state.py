@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from index.answer import ExtractiveAnswerer
 from index.documents import Document
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.engine import IngestResult, NewsIndex
@@ -24,6 +25,7 @@ class ServiceState:
         self.settings = settings
         self._embedder = embedder
         self._index: NewsIndex | None = None
+        self._answerer: ExtractiveAnswerer | None = None
         self.error: BylineError | None = None
         self.load_seconds: float | None = None
         # One write at a time, from the change in memory until it is on disk.
@@ -48,6 +50,7 @@ class ServiceState:
             self.error = exc
             log.error("cannot serve: %s", exc)
             return
+        self._answerer = ExtractiveAnswerer(embedder, knows=self._knows)
         self.load_seconds = time.perf_counter() - started
         log.info(
             "ready in %.1f s: %d documents, %d passages from %s",
@@ -65,6 +68,16 @@ class ServiceState:
         if self.error is not None:
             raise ServiceError(503, self.error.code, str(self.error))
         raise ServiceError(503, "not_ready", "the index is still loading; retry in a few seconds")
+
+    @property
+    def answerer(self) -> ExtractiveAnswerer:
+        self.index  # noqa: B018 -- raises the 503 that says why nothing is loaded yet
+        assert self._answerer is not None
+        return self._answerer
+
+    def _knows(self, word: str) -> bool:
+        # Through the state, so the answerer always sees the index after the latest write.
+        return self.index.knows(word)
 
     def upsert(self, documents: Sequence[Document]) -> list[IngestResult]:
         with self._write_lock:

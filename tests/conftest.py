@@ -40,7 +40,8 @@ def seed_index(
     embedder: SentenceTransformerEmbedder, params: ChunkingParams, seed_documents: list[Document]
 ) -> NewsIndex:
     """Built once; tests must not change it (build their own to write)."""
-    index = NewsIndex(embedder, params)
+    settings = Settings()
+    index = NewsIndex(embedder, params, bm25=settings.bm25(), options=settings.search_options())
     index.upsert(seed_documents)
     return index
 

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from index.engine import Hit
+from index.engine import Hit, NewsIndex
+from index.fusion import Mode
 from service.deps import IndexDep
 from service.schemas import (
     DEFAULT_K,
     MAX_K,
+    AlsoIn,
     ErrorResponse,
     QueryText,
     SearchRequest,
@@ -49,12 +51,16 @@ def to_result(hit: Hit) -> SearchResult:
             char_start=passage.start,
             char_end=passage.end,
         ),
+        also_in=[
+            AlsoIn(doc_id=d.doc_id, title=d.title, char_start=p.start, char_end=p.end)
+            for p, d in hit.also_in
+        ],
     )
 
 
-def run_search(index: IndexDep, query: str, k: int) -> SearchResponse:
+def run_search(index: NewsIndex, query: str, k: int, mode: Mode | None = None) -> SearchResponse:
     started = time.perf_counter()
-    hits = index.search(query, k)
+    hits = index.search(query, k, mode)
     took_ms = (time.perf_counter() - started) * 1000
     return SearchResponse(
         query=query, took_ms=round(took_ms, 3), results=[to_result(h) for h in hits]
@@ -74,8 +80,9 @@ def search_get(
     k: Annotated[
         int, Query(ge=1, le=MAX_K, description=f"Passages to return, 1 to {MAX_K}.")
     ] = DEFAULT_K,
+    mode: Annotated[Mode | None, Query(description="dense, bm25 or hybrid (the default).")] = None,
 ) -> SearchResponse:
-    return run_search(index, q, k)
+    return run_search(index, q, k, mode)
 
 
 @router.post(
@@ -86,4 +93,4 @@ def search_get(
     responses=_ERRORS,
 )
 def search_post(index: IndexDep, request: SearchRequest) -> SearchResponse:
-    return run_search(index, request.query, request.k)
+    return run_search(index, request.query, request.k, request.mode)

@@ -13,6 +13,7 @@ from index.documents import Document
 from index.embedding import SentenceTransformerEmbedder
 from index.engine import Change, NewsIndex
 from index.errors import DocumentNotFoundError
+from index.fusion import Mode
 from tests.conftest import CountingEmbedder
 from tests.index.test_cleaning import SEED_BOILERPLATE
 
@@ -152,3 +153,50 @@ def test_documents_file_holds_text_once_and_spans(seed_index_dir: Path) -> None:
     for record in records:
         for start, end in record["passages"]:
             assert 0 <= start < end <= len(record["text"])
+
+
+def test_modes_rank_by_keywords_meaning_or_both(seed_index: NewsIndex) -> None:
+    exact = seed_index.search("Vladivostok", 1, Mode.BM25)
+    assert exact
+    assert "Vladivostok" in exact[0].text
+    assert exact[0].dense_score is None  # BM25 mode embeds nothing
+    meaning = seed_index.search("were kids evacuated?", 5, Mode.DENSE)
+    assert any("children" in h.text for h in meaning)
+    both = seed_index.search("were kids evacuated?", 5, Mode.HYBRID)
+    assert all(h.dense_score is not None for h in both)
+    assert seed_index.search("zzzz qqqq", 5, Mode.BM25) == []
+
+
+def test_near_duplicates_fold_into_one_result_that_lists_the_others(
+    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+) -> None:
+    index = NewsIndex(embedder, params)
+    index.upsert(seed_documents)
+    belgorod = index.get("000_4669eddcbb62d802").document.text
+    paragraph = belgorod[belgorod.index("Meanwhile, Russian authorities said five persons") :]
+    index.upsert([Document(doc_id="wire-copy", text=paragraph, title="Wire copy")])
+    hits = index.search("how many died in the attack on Belgorod", 5)
+    assert len(hits) == 5  # folding happens before k: still five distinct results
+    texts = [normalize_for_comparison(h.text) for h in hits]
+    assert len(texts) == len(set(texts))
+    folded = [
+        h
+        for h in hits
+        if any(p.doc_id == "wire-copy" or h.passage.doc_id == "wire-copy" for p, _ in h.also_in)
+    ]
+    assert folded, [h.passage.passage_id for h in hits]
+    for hit in folded:
+        for passage, document in hit.also_in:
+            assert document.text[passage.start : passage.end].strip()
+
+
+def test_bm25_forgets_deleted_documents(
+    embedder: SentenceTransformerEmbedder, params: ChunkingParams
+) -> None:
+    index = NewsIndex(embedder, params)
+    index.upsert(
+        [Document(doc_id="a", text="The Zaporizhzhia plant lost external power on Monday.")]
+    )
+    assert index.search("Zaporizhzhia", 1, Mode.BM25)
+    index.delete("a")
+    assert index.search("Zaporizhzhia", 1, Mode.BM25) == []

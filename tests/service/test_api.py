@@ -243,3 +243,80 @@ def test_index_built_with_another_model_stops_start_up(index_dir: Path) -> None:
     app = create_app(Settings(index_dir=index_dir, model="/models/some-other-model"))
     with pytest.raises(IndexMismatchError, match="BYLINE_MODEL"), TestClient(app):
         pass
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_search_modes(client: TestClient, mode: str) -> None:
+    got = client.get("/search", params={"q": "Vladivostok Eastern Economic Forum", "mode": mode})
+    assert got.status_code == 200, got.text
+    results = got.json()["results"]
+    assert results
+    assert "Vladivostok" in results[0]["text"]
+    assert all(isinstance(r["also_in"], list) for r in results)
+    posted = client.post("/search", json={"query": "Vladivostok", "k": 2, "mode": mode})
+    assert posted.status_code == 200
+
+
+def test_unknown_mode_is_a_422(client: TestClient) -> None:
+    message = _error(
+        client.get("/search", params={"q": "x", "mode": "magic"}), 422, "invalid_request"
+    )
+    assert "'mode'" in message
+    assert "dense" in message
+
+
+def test_folded_duplicates_are_listed_with_their_sources(client: TestClient) -> None:
+    article = client.get("/documents/000_4669eddcbb62d802").json()["text"]
+    paragraph = article[article.index("Meanwhile, Russian authorities said five persons") :]
+    client.post("/documents", json={"id": "wire-copy", "text": paragraph, "title": "Wire"})
+    results = client.get("/search", params={"q": "Belgorod attack deaths", "k": 5}).json()[
+        "results"
+    ]
+    sources = [r["source"]["doc_id"] for r in results] + [
+        a["doc_id"] for r in results for a in r["also_in"]
+    ]
+    assert "wire-copy" in sources
+    assert "000_4669eddcbb62d802" in sources
+    folded = next(r for r in results if r["also_in"])
+    other = folded["also_in"][0]
+    assert set(other) == {"doc_id", "title", "char_start", "char_end"}
+    text = client.get(f"/documents/{other['doc_id']}").json()["text"]
+    assert text[other["char_start"] : other["char_end"]].strip()
+
+
+def test_ask_answers_with_verbatim_citations(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "were kids evacuated?"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"question", "answer", "answerable", "confidence", "citations", "passages"}
+    assert body["answerable"] is True
+    assert "children" in body["answer"]
+    assert 0 < body["confidence"] <= 1
+    assert body["citations"]
+    assert len(body["passages"]) == 5
+    for citation in body["citations"]:
+        article = client.get(f"/documents/{citation['doc_id']}").json()["text"]
+        assert article[citation["char_start"] : citation["char_end"]] == citation["quote"]
+        assert citation["quote"] in body["answer"]
+
+
+def test_ask_says_so_when_the_corpus_does_not_answer(client: TestClient) -> None:
+    body = client.post(
+        "/ask", json={"question": "Who won the men's marathon at the 2024 Olympics?"}
+    ).json()
+    assert body["answerable"] is False
+    assert body["answer"] is None
+    assert body["citations"] == []
+    assert body["passages"]  # the nearest passages are still returned
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"question": "  "}, "not only white space"),
+        ({"question": "x", "k": 0}, "'k'"),
+        ({}, "'question'"),
+    ],
+)
+def test_bad_ask_is_a_422(client: TestClient, body: dict[str, Any], fragment: str) -> None:
+    assert fragment in _error(client.post("/ask", json=body), 422, "invalid_request")

@@ -38,6 +38,19 @@ def test_index_then_search_as_json(tmp_path: Path, seed_index: NewsIndex) -> Non
     assert any("Zakharova" in r["text"] for r in response["results"])
 
 
+def test_ask_prints_the_answer_and_its_sources(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])
+    answered = runner.invoke(app, ["ask", "were kids evacuated?", "--index-dir", str(index_dir)])
+    assert answered.exit_code == 0, answered.output
+    assert "children" in answered.stdout
+    assert "[1]" in answered.stdout
+    declined = runner.invoke(
+        app, ["ask", "Who won the marathon at the 2024 Olympics?", "--index-dir", str(index_dir)]
+    )
+    assert "do not answer" in declined.stdout
+
+
 def test_prune_removes_documents_not_given(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])

@@ -1,0 +1,135 @@
+"""Answers with quotes: the sentences of the retrieved passages that best answer a question.
+
+Extractive only: every word of an answer is a verbatim span of an article, at known offsets.
+A generative answerer can be added behind the same `Answerer` interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from index.chunking import split_sentences
+from index.cleaning import normalize_for_comparison
+from index.documents import Document
+from index.embedding import Embedder
+from index.engine import Hit, Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A sentence of an article: `document.text[start:end]`, from `passage`."""
+
+    document: Document
+    passage: Passage
+    start: int
+    end: int
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.document.text[self.start : self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str | None
+    """The quotes joined, or None when the corpus does not answer."""
+    answerable: bool
+    confidence: float
+    quotes: tuple[Quote, ...]
+
+
+class Answerer(Protocol):
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOptions:
+    threshold: float = 0.35
+    """Below this best-sentence score the answer is withheld. Calibrated on the seed set's
+    answerable and unanswerable questions (see README, "Answers")."""
+    max_quotes: int = 2
+    """A second sentence is added when it scores within `second_margin` of the best."""
+    second_margin: float = 0.05
+    passages: int = 5
+    """Retrieved passages whose sentences are considered."""
+    passage_weight: float = 0.3
+    """How much the passage's own similarity adds to a sentence's: context helps short ones."""
+
+
+_NAME = re.compile(r"\b[A-Z][\w’'-]+")
+
+
+def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
+    """Capitalized words of the question (after its first word) the corpus never mentions."""
+    return [word for word in _NAME.findall(question)[1:] if not knows(word)]
+
+
+class ExtractiveAnswerer:
+    """Scores every sentence of the top passages by similarity to the question.
+
+    It withholds the answer when the best sentence scores below the threshold, or when the
+    question names someone or something that no indexed article mentions (`knows`).
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        options: AnswerOptions | None = None,
+        knows: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.options = options or AnswerOptions()
+        self.knows = knows
+
+    def candidates(self, hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
+        """Distinct sentences of the top passages, as (hit, start, end) in the article."""
+        seen: set[str] = set()
+        found = []
+        for hit in hits[: self.options.passages]:
+            text = hit.document.text
+            for span in split_sentences(text, hit.passage.start, hit.passage.end):
+                key = normalize_for_comparison(text[span.start : span.end])
+                if key and key not in seen:
+                    seen.add(key)
+                    found.append((hit, span.start, span.end))
+        return found
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        sentences = self.candidates(hits)
+        if not sentences:
+            return Answer(None, False, 0.0, ())
+        texts = [hit.document.text[s:e] for hit, s, e in sentences]
+        vectors = self.embedder.embed([question, *texts])
+        similarity = vectors[1:] @ vectors[0]
+        weight = self.options.passage_weight
+        context = np.array([hit.dense_score or 0.0 for hit, _, _ in sentences], dtype=np.float32)
+        scores = (1 - weight) * similarity + weight * context
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]])
+        chosen = [int(order[0])]
+        for i in order[1 : self.options.max_quotes]:
+            if float(scores[i]) >= best - self.options.second_margin:
+                chosen.append(int(i))
+        # Quotes read in article order when they come from one article.
+        chosen.sort(key=lambda i: (sentences[i][0].document.doc_id, sentences[i][1]))
+        quotes = tuple(
+            Quote(
+                sentences[i][0].document,
+                sentences[i][0].passage,
+                sentences[i][1],
+                sentences[i][2],
+                float(scores[i]),
+            )
+            for i in chosen
+        )
+        confidence = max(0.0, min(1.0, best))
+        unknown = unknown_names(question, self.knows) if self.knows else []
+        if best < self.options.threshold or unknown:
+            return Answer(None, False, confidence, quotes)
+        return Answer(" ".join(q.text for q in quotes), True, confidence, quotes)
