@@ -22,6 +22,7 @@ from index.cleaning import clean
 from index.documents import Document, load_documents
 from index.embedding import SentenceTransformerEmbedder
 from index.engine import NewsIndex
+from index.fusion import Mode
 from service.localserver import local_server
 from service.settings import Settings
 
@@ -38,6 +39,7 @@ class BenchReport:
     rss_ready_mb: float = 0.0
     rss_after_load_mb: float = 0.0
     search: dict[str, float] = field(default_factory=dict)
+    per_mode_median_ms: dict[str, float] = field(default_factory=dict)
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
@@ -108,12 +110,12 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
             report.rss_ready_mb = _rss_mb(server.process.pid)
             for text in query_texts[:5]:
                 client.get("/search", params={"q": text, "k": k})
-            latencies = []
-            for text in query_texts:
-                started = time.perf_counter()
-                response = client.get("/search", params={"q": text, "k": k})
-                latencies.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
+            latencies = _time_requests(client, "GET", "/search", query_texts, k)
+            for mode in Mode:
+                timed = _time_requests(client, "GET", "/search", query_texts, k, mode.value)
+                report.per_mode_median_ms[mode.value] = statistics.median(timed)
+            asked = _time_requests(client, "POST", "/ask", query_texts, k)
+            report.per_mode_median_ms["ask (default mode)"] = statistics.median(asked)
             report.rss_after_load_mb = _rss_mb(server.process.pid)
     report.search = {
         "queries": len(latencies),
@@ -123,6 +125,29 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
         "http_over_raw_embed": statistics.median(latencies) / report.raw_embed_ms_median,
     }
     return report
+
+
+def _time_requests(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    queries: list[str],
+    k: int,
+    mode: str | None = None,
+) -> list[float]:
+    """Milliseconds per request, one client, one request at a time."""
+    latencies = []
+    for text in queries:
+        if method == "GET":
+            params: dict[str, str | int] = {"q": text, "k": k, **({"mode": mode} if mode else {})}
+            started = time.perf_counter()
+            response = client.get(path, params=params)
+        else:
+            started = time.perf_counter()
+            response = client.post(path, json={"question": text, "k": k})
+        latencies.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return latencies
 
 
 def render(report: BenchReport) -> str:
@@ -137,6 +162,10 @@ def render(report: BenchReport) -> str:
         ("GET /search p95", f"{s['p95_ms']:.2f} ms"),
         ("GET /search p99", f"{s['p99_ms']:.2f} ms"),
         ("HTTP median / raw embedding median", f"{s['http_over_raw_embed']:.2f}x"),
+        *(
+            (f"median, mode {mode}", f"{ms:.2f} ms")
+            for mode, ms in report.per_mode_median_ms.items()
+        ),
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
         ("RSS after the queries", f"{report.rss_after_load_mb:.0f} MB"),
     ]

@@ -65,8 +65,11 @@ def load_beir(directory: Path, split: str) -> Dataset:
 
 
 def load_squad(path: Path, *, questions: int | None = None, seed: int = 13) -> Dataset:
-    """SQuAD v1.1 as paragraph retrieval: every paragraph is a document; a question's relevant
-    documents are its own paragraph and any other paragraph containing a gold answer."""
+    """SQuAD v1.1 as paragraph retrieval: every paragraph is a document, and the relevant one is
+    the paragraph the question was written from. (Counting every paragraph that contains a
+    gold answer string makes 22 "relevant" paragraphs per question on average, most of them
+    matches of short answers such as years; the reference BM25 nDCG@10 of 0.86 is measured
+    against the gold paragraph, and so is this.)"""
     with _open(path) as f:
         data = json.load(f)["data"]
     documents: dict[str, str] = {}
@@ -84,13 +87,7 @@ def load_squad(path: Path, *, questions: int | None = None, seed: int = 13) -> D
     ids = sorted(queries)
     if questions is not None and questions < len(ids):
         ids = sorted(random.Random(seed).sample(ids, questions))
-    qrels: dict[str, dict[str, int]] = {}
-    for qid in ids:
-        relevant = {own[qid]: 1}
-        for doc_id, text in documents.items():
-            if any(answer in text for answer in answers[qid]):
-                relevant[doc_id] = 1
-        qrels[qid] = relevant
+    qrels = {qid: {own[qid]: 1} for qid in ids}
     return Dataset(
         f"squad-dev-{len(ids)}",
         documents,
