@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from index import persistence
 from index.embedding import Embedder, resolve_model
 from index.errors import IndexMismatchError
+from service import logs
 from service.errors import install_error_handlers
 from service.routes import ask, documents, health, search
 from service.settings import Settings, load_settings
@@ -68,7 +69,6 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory service.app:app_from_env` (the Docker image uses it)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return create_app(load_settings())
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.engine import Change, NewsIndex
 from index.errors import BylineError
 from index.fusion import Mode
+from service import logs
 from service.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(
@@ -43,9 +43,7 @@ def _settings(**overrides: object) -> Settings:
         settings = load_settings(**overrides)
     except ConfigurationError as exc:
         _fail(str(exc), code=2)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     return settings
 
 
