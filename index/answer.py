@@ -62,6 +62,7 @@ class AnswerOptions:
     """How much the passage's own similarity adds to a sentence's: context helps short ones."""
 
 
+_QUESTION = re.compile(r"""\?["'”’)\]]*$""")
 _NAME = re.compile(r"\b[A-Z][\w’'-]+")
 
 
@@ -88,13 +89,20 @@ class ExtractiveAnswerer:
         self.knows = knows
 
     def candidates(self, hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
-        """Distinct sentences of the top passages, as (hit, start, end) in the article."""
+        """Distinct sentences of the top passages, as (hit, start, end) in the article.
+
+        Questions are left out: a subheading such as "What did Russia say?" resembles the
+        question it would be asked, and answers nothing.
+        """
         seen: set[str] = set()
         found = []
         for hit in hits[: self.options.passages]:
             text = hit.document.text
             for span in split_sentences(text, hit.passage.start, hit.passage.end):
-                key = normalize_for_comparison(text[span.start : span.end])
+                sentence = text[span.start : span.end]
+                key = normalize_for_comparison(sentence)
+                if _QUESTION.search(sentence):
+                    continue
                 if key and key not in seen:
                     seen.add(key)
                     found.append((hit, span.start, span.end))

@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from index import persistence
 from index.embedding import Embedder, resolve_model
 from index.errors import IndexMismatchError
 from service import logs
 from service.errors import install_error_handlers
-from service.routes import ask, documents, health, search
+from service.mcp_server import build_mcp
+from service.routes import ask, documents, health, openai_compat, search
 from service.settings import Settings, load_settings
 from service.state import ServiceState
 
@@ -48,7 +50,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         state = ServiceState(settings, embedder)
         app.state.byline = state
         loading = asyncio.create_task(asyncio.to_thread(state.load))
-        yield
+        async with mcp.session_manager.run():
+            yield
         if not loading.done():
             log.info("shutting down while the index is still loading")
         await asyncio.shield(loading)
@@ -60,10 +63,25 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["mcp-session-id"],
+        )
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(openai_compat.router)
+    # The MCP endpoint is the streamable-HTTP route itself, so it answers at /mcp exactly.
+    mcp = build_mcp(lambda: app.state.byline)
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, host=settings.host
+    )
+    app.router.routes.extend(mcp_app.routes)
     return app
 
 

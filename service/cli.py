@@ -211,6 +211,23 @@ def ask_command(
         typer.echo(f"[{number}] {title} ({citation.doc_id}, {span})")
 
 
+@app.command("mcp")
+def mcp_command(
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Serve the MCP tools over stdio (for Claude Desktop and other MCP clients)."""
+    from service.mcp_server import build_mcp
+    from service.state import ServiceState
+
+    settings = _settings(index_dir=index_dir, model=model)
+    state = ServiceState(settings)
+    state.load()  # logs go to stderr: stdout carries the protocol
+    if state.error is not None:
+        _fail(str(state.error))
+    build_mcp(lambda: state).run("stdio")
+
+
 @app.command("eval")
 def eval_command(
     beir: Annotated[

@@ -47,8 +47,18 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-def _response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status)
+OPENAI_PREFIX = "/v1/"
+
+
+def _response(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    """The one error body; under /v1/ it also carries OpenAI's `type` and `param`, and
+    validation errors there are a 400, as OpenAI clients expect."""
+    if not request.url.path.startswith(OPENAI_PREFIX):
+        return JSONResponse(error_body(code, message), status_code=status)
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    status = 400 if status == 422 else status
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status)
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -82,26 +92,26 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map domain, validation and HTTP errors to the single error body."""
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _response(422, "invalid_request", describe_validation_errors(exc.errors()))
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _response(request, 422, "invalid_request", describe_validation_errors(exc.errors()))
 
     @app.exception_handler(ServiceError)
-    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-        return _response(exc.status, exc.code, exc.message)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        return _response(request, exc.status, exc.code, exc.message)
 
     @app.exception_handler(BylineError)
-    async def _domain(_: Request, exc: BylineError) -> JSONResponse:
+    async def _domain(request: Request, exc: BylineError) -> JSONResponse:
         status = next(
             (s for kind, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(exc, kind)), 500
         )
         if status >= 500:
             log.error("%s: %s", exc.code, exc)
-        return _response(status, exc.code, str(exc))
+        return _response(request, status, exc.code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API"
-        return _response(exc.status_code, code, message)
+        return _response(request, exc.status_code, code, message)

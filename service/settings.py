@@ -60,7 +60,14 @@ class Settings(BaseSettings):
     )
     bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
     bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
+    cors_origins: str = Field(
+        "",
+        description="Browser origins allowed to call the API, comma-separated, or *; empty: none.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def search_options(self) -> SearchOptions:
         return SearchOptions(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
 
 from index.answer import Answer, Answerer
-from index.engine import NewsIndex
+from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 from service.deps import StateDep
 from service.routes.search import to_result
@@ -56,7 +57,10 @@ def run_ask(
     index: NewsIndex, answerer: Answerer, question: str, k: int, mode: Mode | None = None
 ) -> AskResponse:
     hits = index.search(question, k, mode)
-    answer = answerer.answer(question, hits)
+    return ask_response(question, hits, answerer.answer(question, hits))
+
+
+def ask_response(question: str, hits: Sequence[Hit], answer: Answer) -> AskResponse:
     return AskResponse(
         question=question,
         answer=answer.text,

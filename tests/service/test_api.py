@@ -320,3 +320,32 @@ def test_ask_says_so_when_the_corpus_does_not_answer(client: TestClient) -> None
 )
 def test_bad_ask_is_a_422(client: TestClient, body: dict[str, Any], fragment: str) -> None:
     assert fragment in _error(client.post("/ask", json=body), 422, "invalid_request")
+
+
+def test_openapi_operations_are_described_for_language_models(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    operations = {
+        ("/search", "get"): "search_news",
+        ("/ask", "post"): "ask_news",
+        ("/documents/{doc_id}", "get"): "get_document",
+    }
+    for (path, method), operation_id in operations.items():
+        operation = paths[path][method]
+        assert operation["operationId"] == operation_id
+        assert len(operation["summary"]) > 15
+        assert len(operation["description"]) > 60
+    for parameter in paths["/search"]["get"]["parameters"]:
+        assert parameter.get("description"), parameter["name"]
+
+
+def test_cors_is_off_by_default_and_configurable(
+    embedder: SentenceTransformerEmbedder, index_dir: Path, client: TestClient
+) -> None:
+    preflight = {"Origin": "http://chat.example", "Access-Control-Request-Method": "POST"}
+    assert "access-control-allow-origin" not in client.options("/ask", headers=preflight).headers
+    app = create_app(
+        Settings(index_dir=index_dir, cors_origins="http://chat.example"), embedder=embedder
+    )
+    with TestClient(app) as cors_client:
+        response = cors_client.options("/ask", headers=preflight)
+        assert response.headers["access-control-allow-origin"] == "http://chat.example"
