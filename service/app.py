@@ -15,6 +15,7 @@ from index.embedding import Embedder, resolve_model
 from index.errors import IndexMismatchError
 from service import logs
 from service.errors import install_error_handlers
+from service.limits import BodySizeLimit
 from service.mcp_server import build_mcp
 from service.routes import ask, documents, health, openai_compat, search
 from service.settings import Settings, load_settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

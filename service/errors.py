@@ -114,4 +114,6 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API"
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            code, message = "invalid_body", "the request body could not be read: send UTF-8 JSON"
         return _response(request, exc.status_code, code, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,16 +23,38 @@ DEFAULT_K = 5
 MAX_QUERY_CHARS = 1000
 
 
+# C0 controls other than tab and line breaks, DEL, and U+FFFD (what undecodable bytes become).
+_QUERY_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("must contain text, not only white space")
     return text
 
 
+def _clean_query(text: str) -> str:
+    _not_blank(text)
+    bad = _QUERY_FORBIDDEN.search(text)
+    if bad:
+        raise ValueError(
+            f"contains the control character or invalid byte {bad.group()!r} at position "
+            f"{bad.start()}; send plain UTF-8 text"
+        )
+    return text
+
+
+def _clean_document_text(text: str) -> str:
+    _not_blank(text)
+    if "\x00" in text:
+        raise ValueError(f"contains a NUL character at position {text.index(chr(0))}; remove it")
+    return text
+
+
 QueryText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS),
-    AfterValidator(_not_blank),
+    AfterValidator(_clean_query),
 ]
 K = Annotated[
     int, Field(ge=1, le=MAX_K, description=f"How many passages to return (1 to {MAX_K}).")
@@ -153,7 +176,7 @@ class DocumentIn(Strict):
     """An article to index. `id` defaults to a hash of the text; an existing id is replaced."""
 
     id: DocId | None = Field(None, description="Stable id: letters, digits, '.', '_', ':', '-'.")
-    text: Annotated[str, AfterValidator(_not_blank)] = Field(
+    text: Annotated[str, AfterValidator(_clean_document_text)] = Field(
         description="The article's full text, as published."
     )
     title: str | None = None

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     )
     bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
     bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger is a 413."
+    )
+    max_documents_per_request: int = Field(
+        100, ge=1, le=10_000, description="Documents one POST /documents may carry."
+    )
+    max_document_chars: int = Field(
+        1_000_000, ge=1000, description="Longest article text accepted, in characters."
+    )
     cors_origins: str = Field(
         "",
         description="Browser origins allowed to call the API, comma-separated, or *; empty: none.",

@@ -75,8 +75,24 @@ def get_document(index: IndexDep, doc_id: str) -> DocumentDetail:
 )
 def add_documents(state: StateDep, records: Annotated[DocumentsIn, Body()]) -> IngestResponse:
     items = records if isinstance(records, list) else [records]
+    limits = state.settings
     if not items:
         raise ServiceError(422, "invalid_request", "request body: give at least one document")
+    if len(items) > limits.max_documents_per_request:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"request body: {len(items)} documents; send at most "
+            f"{limits.max_documents_per_request} per request (BYLINE_MAX_DOCUMENTS_PER_REQUEST)",
+        )
+    for number, item in enumerate(items):
+        if len(item.text) > limits.max_document_chars:
+            raise ServiceError(
+                422,
+                "invalid_request",
+                f"document {number} ({item.id or 'no id'}): text has {len(item.text)} characters; "
+                f"the limit is {limits.max_document_chars} (BYLINE_MAX_DOCUMENT_CHARS)",
+            )
     documents = [
         Document(
             doc_id=item.id or derived_doc_id(item.text),
