@@ -17,7 +17,9 @@ from service import logs
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.mcp_server import build_mcp
+from service.observability import RequestContext, instrument
 from service.routes import ask, documents, health, openai_compat, search
+from service.security import LOOPBACK_HOSTS, ApiKeyAuth, RateLimit
 from service.settings import Settings, load_settings
 from service.state import ServiceState
 
@@ -38,6 +40,24 @@ def _check_index_model(settings: Settings) -> None:
         )
 
 
+def _log_write_policy(settings: Settings) -> None:
+    if settings.key():
+        reads = "reads and writes" if settings.protect_reads else "writes"
+        log.info("%s need 'Authorization: Bearer <BYLINE_API_KEY>'", reads)
+    elif settings.host in LOOPBACK_HOSTS:
+        log.warning(
+            "no BYLINE_API_KEY: anyone on this machine may add or delete documents "
+            "(the service listens on %s only)",
+            settings.host,
+        )
+    else:
+        log.warning(
+            "no BYLINE_API_KEY and listening on %s: document writes are refused; set "
+            "BYLINE_API_KEY to allow them",
+            settings.host,
+        )
+
+
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
     """Build the app. The model and index load in the background; /ready says when they have.
 
@@ -48,6 +68,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if embedder is None:
             _check_index_model(settings)
+        _log_write_policy(settings)
         state = ServiceState(settings, embedder)
         app.state.byline = state
         loading = asyncio.create_task(asyncio.to_thread(state.load))
@@ -64,7 +85,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Added innermost first: a request meets CORS, then its id, the rate limit, the key check
+    # and the body limit before any route.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ApiKeyAuth, api_key=settings.key(), protect_reads=settings.protect_reads, host=settings.host
+    )
+    if settings.rate_limit:
+        app.add_middleware(RateLimit, limit=settings.rate_limit)
+    instrument(app)
+    app.add_middleware(RequestContext)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -90,5 +120,5 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory service.app:app_from_env` (the Docker image uses it)."""
     settings = load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     return create_app(settings)

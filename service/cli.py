@@ -43,7 +43,7 @@ def _settings(**overrides: object) -> Settings:
         settings = load_settings(**overrides)
     except ConfigurationError as exc:
         _fail(str(exc), code=2)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     return settings
 
 
@@ -134,8 +134,14 @@ def serve_command(
     from service.app import create_app
 
     settings = _settings(host=host, port=port, index_dir=index_dir, model=model)
+    # Our logging set-up stays in charge (log_config=None); requests are logged by the app.
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from limits import parse
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingParams
@@ -69,11 +70,45 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(
         1_000_000, ge=1000, description="Longest article text accepted, in characters."
     )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key that writes (and, with protect_reads, reads) require."
+    )
+    api_key_file: Path | None = Field(None, description="A file holding the API key instead.")
+    protect_reads: bool = Field(False, description="Require the API key for reads too.")
+    rate_limit: str | None = Field(
+        None, description='Requests per client, e.g. "120/minute"; unset: no limit.'
+    )
+    log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON or text.")
     cors_origins: str = Field(
         "",
         description="Browser origins allowed to call the API, comma-separated, or *; empty: none.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f'use a limit such as "120/minute" ({exc})') from exc
+        return value or None
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> Settings:
+        if self.api_key_file is not None and self.api_key is None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"api_key_file {self.api_key_file}: {exc.strerror}") from exc
+            if not key:
+                raise ValueError(f"api_key_file {self.api_key_file} is empty")
+            object.__setattr__(self, "api_key", SecretStr(key))
+        return self
+
+    def key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
@@ -111,7 +146,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
+            name = str(error["loc"][0]) if error["loc"] else "api_key_file"
             source = (
                 f"--{name.replace('_', '-')}" if name in given else f"{ENV_PREFIX}{name.upper()}"
             )

@@ -61,6 +61,10 @@ class ServiceState:
         )
 
     @property
+    def loaded_index(self) -> NewsIndex | None:
+        return self._index
+
+    @property
     def index(self) -> NewsIndex:
         """The loaded index, or a 503 that says why there is none yet."""
         if self._index is not None:

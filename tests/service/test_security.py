@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.embedding import SentenceTransformerEmbedder
+from service.app import create_app
+from service.settings import ConfigurationError, Settings, load_settings
+from tests.conftest import wait_ready
+
+DOC = {"id": "sec-1", "text": "The mayor of Sumy opened a shelter on Monday."}
+
+
+@pytest.fixture
+def start(
+    seed_index_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def make(**settings: Any) -> TestClient:
+        index_dir = tmp_path / f"index-{len(clients)}"
+        shutil.copytree(seed_index_dir, index_dir)
+        client = TestClient(
+            create_app(Settings(index_dir=index_dir, **settings), embedder=embedder)
+        )
+        client.__enter__()
+        clients.append(client)
+        wait_ready(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def test_writes_need_the_key(start: Any) -> None:
+    client = start(api_key="s3cret-key")
+    missing = client.post("/documents", json=DOC)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert missing.json()["error"]["code"] == "unauthorized"
+    wrong = client.post("/documents", json=DOC, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    assert client.delete("/documents/000_4669eddcbb62d802").status_code == 401
+    right = client.post("/documents", json=DOC, headers={"Authorization": "Bearer s3cret-key"})
+    assert right.status_code == 201
+    assert client.get("/search", params={"q": "Sumy shelter"}).status_code == 200  # reads open
+
+
+def test_protected_reads_leave_probes_open(start: Any) -> None:
+    client = start(api_key="k", protect_reads=True)
+    assert client.get("/search", params={"q": "Kursk"}).status_code == 401
+    assert client.post("/ask", json={"question": "Kursk?"}).status_code == 401
+    assert client.get("/documents").status_code == 401
+    assert client.get("/health").status_code == 200
+    assert client.get("/ready").status_code == 200
+    authorized = client.get("/search", params={"q": "Kursk"}, headers={"Authorization": "bearer k"})
+    assert authorized.status_code == 200
+
+
+def test_without_a_key_writes_need_loopback(start: Any) -> None:
+    exposed = start(host="0.0.0.0")
+    refused = exposed.post("/documents", json=DOC)
+    assert refused.status_code == 403
+    assert "BYLINE_API_KEY" in refused.json()["error"]["message"]
+    assert exposed.get("/search", params={"q": "Kursk"}).status_code == 200
+    local = start(host="127.0.0.1")
+    assert local.post("/documents", json=DOC).status_code == 201
+
+
+def test_key_can_come_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("from-a-file\n")
+    monkeypatch.setenv("BYLINE_API_KEY_FILE", str(key_file))
+    assert load_settings().key() == "from-a-file"
+    key_file.write_text("")
+    with pytest.raises(ConfigurationError, match="BYLINE_API_KEY_FILE.*empty"):
+        load_settings()
+
+
+def test_rate_limit_answers_429_with_retry_after(start: Any) -> None:
+    client = start(rate_limit="3/minute")
+    codes = [client.get("/search", params={"q": "Kursk"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/documents")
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert client.get("/health").status_code == 200  # probes are not limited
+
+
+def test_bad_rate_limit_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BYLINE_RATE_LIMIT", "lots")
+    with pytest.raises(ConfigurationError, match="BYLINE_RATE_LIMIT"):
+        load_settings()
