@@ -79,7 +79,7 @@ def test_key_can_come_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BYLINE_API_KEY_FILE", str(key_file))
     assert load_settings().key() == "from-a-file"
     key_file.write_text("")
-    with pytest.raises(ConfigurationError, match="BYLINE_API_KEY_FILE.*empty"):
+    with pytest.raises(ConfigurationError, match=r"BYLINE_API_KEY_FILE.*empty"):
         load_settings()
 
 
