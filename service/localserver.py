@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +22,8 @@ class LocalServer:
     process: subprocess.Popen[bytes]
     base_url: str
     seconds_to_ready: float
+    log: Path
+    """The server's stderr: a file, never a pipe, so a chatty server cannot block on it."""
 
 
 def free_port() -> int:
@@ -46,16 +50,17 @@ def local_server(
         "--port",
         str(port),
     ]
+    log_dir = Path(tempfile.mkdtemp(prefix="byline-server-"))
+    log = log_dir / "server.log"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=sink)
     base_url = f"http://127.0.0.1:{port}"
     try:
         while True:
             if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"server exited with {process.returncode}: {stderr[-2000:]}")
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"server exited with {process.returncode}: {tail}")
             try:
                 if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
                     break
@@ -64,9 +69,12 @@ def local_server(
             if time.perf_counter() - started > timeout:
                 raise RuntimeError(f"server not ready after {timeout} s")
             time.sleep(0.02)
-        yield LocalServer(process, base_url, time.perf_counter() - started)
+        yield LocalServer(process, base_url, time.perf_counter() - started, log)
     finally:
         process.terminate()
-        process.wait(timeout=30)
-        if process.stderr:
-            process.stderr.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(log_dir, ignore_errors=True)

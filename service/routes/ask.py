@@ -12,9 +12,9 @@ from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 from service.deps import StateDep
 from service.routes.search import to_result
-from service.schemas import AskRequest, AskResponse, Citation, ErrorResponse
+from service.schemas import ERROR_RESPONSES, AskRequest, AskResponse, Citation, ErrorResponse
 
-router = APIRouter(tags=["ask"])
+router = APIRouter(tags=["ask"], responses=ERROR_RESPONSES)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Empty question or k out of range."}

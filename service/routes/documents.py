@@ -11,6 +11,7 @@ from index.engine import IndexedDocument
 from service.deps import IndexDep, StateDep
 from service.errors import ServiceError
 from service.schemas import (
+    ERROR_RESPONSES,
     DocumentDetail,
     DocumentList,
     DocumentsIn,
@@ -20,7 +21,7 @@ from service.schemas import (
     IngestResponse,
 )
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
 
 MAX_PAGE = 500
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import StateDep
-from service.schemas import ErrorResponse, Health, Ready
+from service.schemas import ERROR_RESPONSES, ErrorResponse, Health, Ready
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
 
 @router.get("/health", operation_id="health", summary="Is the process up?")

@@ -21,8 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from index.answer import Answer
 from service.deps import StateDep
 from service.errors import ServiceError
+from service.schemas import OpenAIError
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["openai"],
+    responses={
+        400: {"model": OpenAIError, "description": "Malformed request (OpenAI error body)."},
+        404: {"model": OpenAIError, "description": "Unknown model."},
+        422: {"model": OpenAIError, "description": "Not sent: invalid requests are a 400."},
+    },
+)
 
 MODEL_ID = "byline"
 NOT_ANSWERED = (

@@ -12,6 +12,7 @@ from index.fusion import Mode
 from service.deps import IndexDep
 from service.schemas import (
     DEFAULT_K,
+    ERROR_RESPONSES,
     MAX_K,
     AlsoIn,
     ErrorResponse,
@@ -22,7 +23,7 @@ from service.schemas import (
     Source,
 )
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Empty query or k out of range."}
