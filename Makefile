@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install index serve bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install index serve soak bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -24,6 +24,10 @@ index: install
 serve: install
 	$(BIN)/byline index --if-missing
 	$(BIN)/byline serve
+
+## Mixed load for 60 s at 16 clients: throughput, latency, errors, RSS over time.
+soak: install
+	$(BIN)/byline soak --seconds 60 --clients 16
 
 ## Speed and memory on this machine: a table, and JSON under eval/reports/.
 bench: install

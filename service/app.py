@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -69,6 +70,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         if embedder is None:
             _check_index_model(settings)
         _log_write_policy(settings)
+        # Sync routes run in anyio's thread pool (40 threads by default); each thread running
+        # the model keeps its own scratch memory, so the pool is sized by a setting.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         state = ServiceState(settings, embedder)
         app.state.byline = state
         loading = asyncio.create_task(asyncio.to_thread(state.load))

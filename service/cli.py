@@ -297,6 +297,25 @@ def bench_command(
     typer.echo(f"\nreport: {bench.write_report(report, reports_dir)}")
 
 
+@app.command("soak")
+def soak_command(
+    seconds: Annotated[float, typer.Option(min=1, help="How long to keep the load on.")] = 60,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 16,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Mixed search, ask and write load against a real server; errors, latency and memory."""
+    from eval import soak
+
+    settings = _settings()
+    report = soak.run(settings.seeds_dir, seconds=seconds, clients=clients)
+    typer.echo(soak.render(report))
+    typer.echo(f"\nreport: {soak.write(report, reports_dir)}")
+    if report.unexpected or report.writes_missing_at_end:
+        _fail("the soak saw unexpected responses or lost writes")
+
+
 @app.command("chunk-sweep")
 def chunk_sweep_command(
     squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev file (.json.gz).")] = Path(

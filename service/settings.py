@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
     bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
+    worker_threads: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Threads that run searches and writes; more only adds memory on few cores.",
+    )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger is a 413."
     )
