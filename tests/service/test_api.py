@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,23 @@ def test_cors_is_off_by_default_and_configurable(
     with TestClient(app) as cors_client:
         response = cors_client.options("/ask", headers=preflight)
         assert response.headers["access-control-allow-origin"] == "http://chat.example"
+
+
+def test_a_truncated_index_is_reported_at_start_up_and_never_served(
+    embedder: SentenceTransformerEmbedder, index_dir: Path
+) -> None:
+    generation = next(index_dir.glob("gen-*"))
+    vectors = generation / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:512])
+    app = create_app(Settings(index_dir=index_dir), embedder=embedder)
+    with TestClient(app) as broken:
+        for _ in range(200):
+            ready = broken.get("/ready")
+            if ready.json()["error"]["code"] != "not_ready":
+                break
+            time.sleep(0.05)
+        message = _error(ready, 503, "index_corrupt")
+        assert "vectors.faiss" in message
+        assert "byline index --rebuild" in message
+        _error(broken.get("/search", params={"q": "Kursk"}), 503, "index_corrupt")
+        assert broken.get("/health").status_code == 200
