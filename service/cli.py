@@ -59,6 +59,22 @@ def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> NewsI
     )
 
 
+def _existing_index(
+    text: str, index_dir: Path | None, model: str | None
+) -> tuple[SentenceTransformerEmbedder, NewsIndex]:
+    """For commands that read: refuse empty text, then load the model and the saved index."""
+    if not text.strip():
+        _fail("the text is empty; give a question or keywords", code=2)
+    settings = _settings(index_dir=index_dir, model=model)
+    if not persistence.index_exists(settings.index_dir):
+        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
+    try:
+        embedder = _embedder(settings)
+        return embedder, open_index(settings, embedder, create=False)
+    except (BylineError, ConfigurationError) as exc:
+        _fail(str(exc))
+
+
 def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
     try:
         return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
@@ -159,16 +175,7 @@ def search_command(
     """Search the index from the command line."""
     from service.routes.search import run_search
 
-    if not query.strip():
-        _fail("the query is empty; give a question or keywords", code=2)
-    settings = _settings(index_dir=index_dir, model=model)
-    if not persistence.index_exists(settings.index_dir):
-        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
-    try:
-        embedder = _embedder(settings)
-        index = open_index(settings, embedder, create=False)
-    except (BylineError, ConfigurationError) as exc:
-        _fail(str(exc))
+    _, index = _existing_index(query, index_dir, model)
     response = run_search(index, query, k, mode)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
@@ -193,16 +200,7 @@ def ask_command(
     from index.answer import ExtractiveAnswerer
     from service.routes.ask import run_ask
 
-    if not question.strip():
-        _fail("the question is empty", code=2)
-    settings = _settings(index_dir=index_dir, model=model)
-    if not persistence.index_exists(settings.index_dir):
-        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
-    try:
-        embedder = _embedder(settings)
-        index = open_index(settings, embedder, create=False)
-    except (BylineError, ConfigurationError) as exc:
-        _fail(str(exc))
+    embedder, index = _existing_index(question, index_dir, model)
     response = run_ask(index, ExtractiveAnswerer(embedder, knows=index.knows), question, k)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
