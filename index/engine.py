@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -93,6 +94,8 @@ class SearchOptions:
     """Passages taken from each retriever before fusion and collapsing."""
     duplicate_cosine: float = 0.9
     """Passages whose vectors are at least this similar are one fact."""
+    query_cache: int = 1024
+    """Query embeddings kept for repeated queries (0: none)."""
 
 
 class Change(StrEnum):
@@ -135,6 +138,8 @@ class NewsIndex:
         self._by_key: dict[int, Passage] = {}
         self._write_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -166,25 +171,54 @@ class NewsIndex:
         Passages that say the same thing (equal after normalization, or vectors at least
         `duplicate_cosine` similar) are folded into the best of them before `k` is applied.
         """
+        return self.search_many([query], k, mode)[0]
+
+    def search_many(
+        self, queries: Sequence[str], k: int, mode: Mode | None = None
+    ) -> list[list[Hit]]:
+        """`search` for several queries, their embeddings computed in one model call."""
         mode = mode or self.options.mode
-        depth = max(self.options.candidates, k)
-        vector = self.embedder.embed([query]) if mode != Mode.BM25 else None
+        vectors = self.query_vectors(queries) if mode != Mode.BM25 else None
         with self._state_lock:
-            if not self._by_key:
-                return []
-            dense: dict[int, float] = {}
-            if vector is not None:
-                scores, keys = self._store.search(vector, depth)
-                # FAISS pads with id -1 when it holds fewer than `depth` vectors.
-                dense = {
-                    int(i): float(s) for s, i in zip(scores[0], keys[0], strict=True) if i >= 0
-                }
-            lexical: dict[int, float] = {}
-            if mode != Mode.DENSE:
-                scores, keys = self._lexical.search(query, depth)
-                lexical = {int(i): float(s) for s, i in zip(scores, keys, strict=True)}
-            fused = self._fuse(dense, lexical) if mode == Mode.HYBRID else dense or lexical
-            return self._collapse(ranked(fused), vector, k)
+            return [
+                self._search_one(query, None if vectors is None else vectors[i : i + 1], k, mode)
+                for i, query in enumerate(queries)
+            ]
+
+    def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
+        """Query embeddings, from a small LRU cache where the same query was seen lately."""
+        with self._cache_lock:
+            cached = {q: self._query_cache[q] for q in queries if q in self._query_cache}
+            for query in cached:
+                self._query_cache.move_to_end(query)
+        missing = list(dict.fromkeys(q for q in queries if q not in cached))
+        if missing:
+            fresh = self.embedder.embed(missing)
+            with self._cache_lock:
+                for query, vector in zip(missing, fresh, strict=True):
+                    cached[query] = vector
+                    if self.options.query_cache:
+                        self._query_cache[query] = vector
+                while len(self._query_cache) > self.options.query_cache:
+                    self._query_cache.popitem(last=False)
+        return np.vstack([cached[q] for q in queries])
+
+    def _search_one(self, query: str, vector: np.ndarray | None, k: int, mode: Mode) -> list[Hit]:
+        """One query's retrieval, fusion and folding; call with the state lock held."""
+        if not self._by_key:
+            return []
+        depth = max(self.options.candidates, k)
+        dense: dict[int, float] = {}
+        if vector is not None:
+            scores, keys = self._store.search(vector, depth)
+            # FAISS pads with id -1 when it holds fewer than `depth` vectors.
+            dense = {int(i): float(s) for s, i in zip(scores[0], keys[0], strict=True) if i >= 0}
+        lexical: dict[int, float] = {}
+        if mode != Mode.DENSE:
+            scores, keys = self._lexical.search(query, depth)
+            lexical = {int(i): float(s) for s, i in zip(scores, keys, strict=True)}
+        fused = self._fuse(dense, lexical) if mode == Mode.HYBRID else dense or lexical
+        return self._collapse(ranked(fused), vector, k)
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
         if self.options.fusion == "rrf":

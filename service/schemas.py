@@ -100,6 +100,17 @@ class SearchRequest(Strict):
     mode: ModeField = None
 
 
+MAX_BATCH = 64
+
+
+class BatchSearchRequest(Strict):
+    queries: list[QueryText] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} queries."
+    )
+    k: K = DEFAULT_K
+    mode: ModeField = None
+
+
 class Source(BaseModel):
     """Where a passage comes from: `text[char_start:char_end]` of the document is the passage."""
 
@@ -136,6 +147,11 @@ class SearchResponse(BaseModel):
     query: str
     took_ms: float
     results: list[SearchResult]
+
+
+class BatchSearchResponse(BaseModel):
+    took_ms: float
+    responses: list[SearchResponse] = Field(description="One per query, in the order given.")
 
 
 # -- ask ------------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         le=1.01,
         description="Passages this similar are one fact; above 1 turns it off.",
     )
+    query_cache: int = Field(
+        _SEARCH.query_cache, ge=0, le=1_000_000, description="Query embeddings kept (LRU)."
+    )
     bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
     bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
     worker_threads: int = Field(
@@ -125,6 +128,7 @@ class Settings(BaseSettings):
             fusion=self.fusion,
             dense_weight=self.dense_weight,
             duplicate_cosine=self.duplicate_cosine,
+            query_cache=self.query_cache,
         )
 
     def bm25(self) -> Bm25Params:

@@ -15,6 +15,8 @@ from service.schemas import (
     ERROR_RESPONSES,
     MAX_K,
     AlsoIn,
+    BatchSearchRequest,
+    BatchSearchResponse,
     ErrorResponse,
     QueryText,
     SearchRequest,
@@ -65,6 +67,26 @@ def run_search(index: NewsIndex, query: str, k: int, mode: Mode | None = None) -
     took_ms = (time.perf_counter() - started) * 1000
     return SearchResponse(
         query=query, took_ms=round(took_ms, 3), results=[to_result(h) for h in hits]
+    )
+
+
+@router.post(
+    "/search/batch",
+    operation_id="search_news_batch",
+    summary="Search news passages for many queries at once",
+    description="Runs each query as `POST /search` would; their embeddings are computed together.",
+    responses=_ERRORS,
+)
+def search_batch(index: IndexDep, request: BatchSearchRequest) -> BatchSearchResponse:
+    started = time.perf_counter()
+    batches = index.search_many(request.queries, request.k, request.mode)
+    took_ms = round((time.perf_counter() - started) * 1000, 3)
+    return BatchSearchResponse(
+        took_ms=took_ms,
+        responses=[
+            SearchResponse(query=q, took_ms=took_ms, results=[to_result(h) for h in hits])
+            for q, hits in zip(request.queries, batches, strict=True)
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from index.chunking import ChunkingParams
 from index.cleaning import normalize_for_comparison
 from index.documents import Document
 from index.embedding import SentenceTransformerEmbedder
-from index.engine import Change, NewsIndex
+from index.engine import Change, NewsIndex, SearchOptions
 from index.errors import DocumentNotFoundError
 from index.fusion import Mode
 from tests.conftest import CountingEmbedder
@@ -200,3 +200,25 @@ def test_bm25_forgets_deleted_documents(
     assert index.search("Zaporizhzhia", 1, Mode.BM25)
     index.delete("a")
     assert index.search("Zaporizhzhia", 1, Mode.BM25) == []
+
+
+def test_repeated_queries_reuse_their_embedding_and_the_cache_is_bounded(
+    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+) -> None:
+    counting = CountingEmbedder(embedder)
+    index = NewsIndex(counting, params, options=SearchOptions(query_cache=2))
+    index.upsert(seed_documents)
+    counting.embedded = 0
+    first = index.search("Kursk incursion", 5)
+    assert index.search("Kursk incursion", 5) == first
+    assert counting.embedded == 1
+    index.search("Belgorod", 5)
+    index.search("Istanbul", 5)  # the cache holds two: "Kursk incursion" is evicted
+    index.search("Kursk incursion", 5)
+    assert counting.embedded == 4
+
+
+def test_search_many_equals_one_search_per_query(seed_index: NewsIndex) -> None:
+    queries = ["what did Zakharova say", "were kids evacuated?", "what did Zakharova say"]
+    batched = seed_index.search_many(queries, 3)
+    assert batched == [seed_index.search(q, 3) for q in queries]

@@ -370,3 +370,25 @@ def test_a_truncated_index_is_reported_at_start_up_and_never_served(
         assert "byline index --rebuild" in message
         _error(broken.get("/search", params={"q": "Kursk"}), 503, "index_corrupt")
         assert broken.get("/health").status_code == 200
+
+
+def test_batch_search_answers_each_query_as_search_would(client: TestClient) -> None:
+    queries = ["what did Zakharova say", "Belgorod emergency"]
+    batch = client.post("/search/batch", json={"queries": queries, "k": 3})
+    assert batch.status_code == 200, batch.text
+    responses = batch.json()["responses"]
+    assert [r["query"] for r in responses] == queries
+    for query, response in zip(queries, responses, strict=True):
+        single = client.post("/search", json={"query": query, "k": 3}).json()
+        assert [r["passage_id"] for r in response["results"]] == [
+            r["passage_id"] for r in single["results"]
+        ]
+    assert "at least 1" in _error(
+        client.post("/search/batch", json={"queries": []}), 422, "invalid_request"
+    )
+    too_many = {"queries": ["q"] * 65}
+    assert "at most 64" in _error(
+        client.post("/search/batch", json=too_many), 422, "invalid_request"
+    )
+    blank = {"queries": ["fine", "  "]}
+    assert "'queries.1'" in _error(client.post("/search/batch", json=blank), 422, "invalid_request")
