@@ -5,6 +5,7 @@ Numbers come from this machine, this run; nothing here asserts a threshold.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ class BenchReport:
     rss_after_load_mb: float = 0.0
     search: dict[str, float] = field(default_factory=dict)
     per_mode_median_ms: dict[str, float] = field(default_factory=dict)
+    throughput: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
@@ -103,7 +105,10 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
         report.index_passages_per_s = index.passage_count / report.index_build_s
 
         with (
-            local_server(index_dir, env={"BYLINE_LOG_LEVEL": "warning"}) as server,
+            # No query cache: every request pays for its embedding, as distinct queries do.
+            local_server(
+                index_dir, env={"BYLINE_LOG_LEVEL": "warning", "BYLINE_QUERY_CACHE": "0"}
+            ) as server,
             httpx.Client(base_url=server.base_url) as client,
         ):
             report.start_to_ready_s = server.seconds_to_ready
@@ -116,6 +121,11 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
                 report.per_mode_median_ms[mode.value] = statistics.median(timed)
             asked = _time_requests(client, "POST", "/ask", query_texts, k)
             report.per_mode_median_ms["ask (default mode)"] = statistics.median(asked)
+            for clients in (8, 32):
+                rate, median = asyncio.run(
+                    _throughput(server.base_url, query_texts, clients, seconds=10, k=k)
+                )
+                report.throughput[f"{clients} clients"] = {"req_per_s": rate, "median_ms": median}
             report.rss_after_load_mb = _rss_mb(server.process.pid)
     report.search = {
         "queries": len(latencies),
@@ -125,6 +135,30 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
         "http_over_raw_embed": statistics.median(latencies) / report.raw_embed_ms_median,
     }
     return report
+
+
+async def _throughput(
+    base_url: str, queries: list[str], clients: int, seconds: float, k: int
+) -> tuple[float, float]:
+    """Requests per second and median latency of GET /search with `clients` at once."""
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def client_loop(offset: int) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+            i = offset
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await client.get(
+                    "/search", params={"q": queries[i % len(queries)], "k": k}
+                )
+                response.raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+                i += clients
+
+    started = time.monotonic()
+    await asyncio.gather(*(client_loop(c) for c in range(clients)))
+    return len(latencies) / (time.monotonic() - started), statistics.median(latencies)
 
 
 def _time_requests(
@@ -165,6 +199,10 @@ def render(report: BenchReport) -> str:
         *(
             (f"median, mode {mode}", f"{ms:.2f} ms")
             for mode, ms in report.per_mode_median_ms.items()
+        ),
+        *(
+            (f"GET /search, {name}", f"{t['req_per_s']:.1f} req/s, median {t['median_ms']:.1f} ms")
+            for name, t in report.throughput.items()
         ),
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
         ("RSS after the queries", f"{report.rss_after_load_mb:.0f} MB"),
