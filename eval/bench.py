@@ -59,13 +59,6 @@ def bench_queries(documents: list[Document], count: int) -> list[str]:
     return [unique[i % len(unique)] for i in range(count)]
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -112,7 +105,7 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
             httpx.Client(base_url=server.base_url) as client,
         ):
             report.start_to_ready_s = server.seconds_to_ready
-            report.rss_ready_mb = _rss_mb(server.process.pid)
+            report.rss_ready_mb = server.rss_mb()
             for text in query_texts[:5]:
                 client.get("/search", params={"q": text, "k": k})
             latencies = _time_requests(client, "GET", "/search", query_texts, k)
@@ -126,7 +119,7 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
                     _throughput(server.base_url, query_texts, clients, seconds=10, k=k)
                 )
                 report.throughput[f"{clients} clients"] = {"req_per_s": rate, "median_ms": median}
-            report.rss_after_load_mb = _rss_mb(server.process.pid)
+            report.rss_after_load_mb = server.rss_mb()
     report.search = {
         "queries": len(latencies),
         "median_ms": statistics.median(latencies),

@@ -21,7 +21,7 @@ import httpx
 from index.documents import load_documents
 from index.embedding import SentenceTransformerEmbedder
 from index.engine import NewsIndex
-from service.localserver import local_server
+from service.localserver import LocalServer, local_server
 from service.settings import Settings
 
 # Share of requests by kind; "bad" requests are deliberate 4xx (an empty query).
@@ -53,13 +53,6 @@ class SoakReport:
     rss_mb: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since start, RSS in MB), sampled during the run."""
     rss_growth_after_warmup_mb: float = 0.0
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def _client(
@@ -102,7 +95,8 @@ async def _client(
                 unexpected[key] = unexpected.get(key, 0) + 1
 
 
-async def _drive(base_url: str, pid: int, seconds: float, clients: int, report: SoakReport) -> None:
+async def _drive(server: LocalServer, seconds: float, clients: int, report: SoakReport) -> None:
+    base_url = server.base_url
     latencies: dict[str, list[float]] = {}
     acknowledged: list[str] = []
     start = time.monotonic()
@@ -123,7 +117,7 @@ async def _drive(base_url: str, pid: int, seconds: float, clients: int, report: 
         for w in range(clients)
     ]
     while not all(t.done() for t in tasks):
-        report.rss_mb.append((round(time.monotonic() - start, 1), round(_rss_mb(pid), 1)))
+        report.rss_mb.append((round(time.monotonic() - start, 1), round(server.rss_mb(), 1)))
         await asyncio.sleep(min(5.0, max(0.5, seconds / 12)))
     for task in tasks:
         task.result()
@@ -168,7 +162,7 @@ def run(seeds: Path, seconds: float = 60, clients: int = 16) -> SoakReport:
         index.upsert(load_documents([seeds]))
         index.save(index_dir)
         with local_server(index_dir, env={"BYLINE_LOG_LEVEL": "warning"}) as server:
-            asyncio.run(_drive(server.base_url, server.process.pid, seconds, clients, report))
+            asyncio.run(_drive(server, seconds, clients, report))
         shutil.rmtree(index_dir, ignore_errors=True)
     return report
 

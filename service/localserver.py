@@ -25,6 +25,13 @@ class LocalServer:
     log: Path
     """The server's stderr: a file, never a pipe, so a chatty server cannot block on it."""
 
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, from /proc (Linux)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
@@ -81,16 +82,19 @@ def wait_ready(client: TestClient, timeout: float = 60.0) -> None:
     raise AssertionError(f"service not ready after {timeout} s: {client.get('/ready').json()}")
 
 
-ClientFactory = Callable[[Path], TestClient]
+class ClientFactory(Protocol):
+    def __call__(self, index_dir: Path, **settings: Any) -> TestClient: ...
 
 
 @pytest.fixture
 def make_client(embedder: SentenceTransformerEmbedder) -> Iterator[ClientFactory]:
-    """Start the real app on an index directory, sharing the session's loaded model."""
+    """Start the real app on an index directory, with any other settings, sharing the
+    session's loaded model."""
     clients: list[TestClient] = []
 
-    def start(index_dir: Path) -> TestClient:
-        client = TestClient(create_app(Settings(index_dir=index_dir), embedder=embedder))
+    def start(index_dir: Path, **settings: Any) -> TestClient:
+        app = create_app(Settings(index_dir=index_dir, **settings), embedder=embedder)
+        client = TestClient(app)
         client.__enter__()
         clients.append(client)
         wait_ready(client)

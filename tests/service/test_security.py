@@ -1,41 +1,29 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import SentenceTransformerEmbedder
-from service.app import create_app
-from service.settings import ConfigurationError, Settings, load_settings
-from tests.conftest import wait_ready
+from service.settings import ConfigurationError, load_settings
+from tests.conftest import ClientFactory
 
 DOC = {"id": "sec-1", "text": "The mayor of Sumy opened a shelter on Monday."}
 
 
 @pytest.fixture
-def start(
-    seed_index_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
-) -> Iterator[Any]:
-    clients: list[TestClient] = []
+def start(make_client: ClientFactory, seed_index_dir: Path, tmp_path: Path) -> Any:
+    """An app on a fresh copy of the seed index, with these settings."""
+    count = iter(range(100))
 
     def make(**settings: Any) -> TestClient:
-        index_dir = tmp_path / f"index-{len(clients)}"
+        index_dir = tmp_path / f"index-{next(count)}"
         shutil.copytree(seed_index_dir, index_dir)
-        client = TestClient(
-            create_app(Settings(index_dir=index_dir, **settings), embedder=embedder)
-        )
-        client.__enter__()
-        clients.append(client)
-        wait_ready(client)
-        return client
+        return make_client(index_dir, **settings)
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make
 
 
 def test_writes_need_the_key(start: Any) -> None:
