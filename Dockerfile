@@ -6,7 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
+    ORT_DISABLE_TELEMETRY=1 \
     BYLINE_INDEX_DIR=/app/data/index \
+    BYLINE_MODEL_CACHE=/app/data/models \
     BYLINE_HOST=0.0.0.0 \
     BYLINE_PORT=8000
 
@@ -27,7 +29,8 @@ RUN useradd --create-home --uid 10001 byline \
 COPY --chown=10001:10001 seeds ./seeds
 USER 10001
 
-# The seed index is part of the image: the container is ready seconds after it starts.
+# The seed index and the ONNX export of the model are part of the image: the container is
+# ready seconds after it starts, and serving never imports torch.
 RUN byline index seeds
 
 EXPOSE 8000

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install index serve soak bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve soak bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+## Programs the tests use besides Python packages: strace watches what the server connects to.
+install-tools:
+	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace; }
 
 ## Index the seed articles (incremental: unchanged articles are not embedded again).
 index: install
@@ -57,7 +61,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck install-tools
 	$(BIN)/pytest
 
 clean:

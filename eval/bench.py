@@ -21,7 +21,6 @@ import httpx
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
-from index.embedding import SentenceTransformerEmbedder
 from index.engine import NewsIndex
 from index.fusion import Mode
 from service.localserver import local_server
@@ -75,7 +74,7 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
     )
     documents = load_documents(corpus)
     settings = Settings()
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    embedder = settings.load_embedder()
     params = settings.chunking(embedder.max_tokens)
     query_texts = bench_queries(documents, queries)
 

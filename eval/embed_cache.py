@@ -32,11 +32,17 @@ class CachedEmbedder:
         return self.inner.dimension
 
     @property
+    def precision(self) -> str:
+        return self.inner.precision
+
+    @property
     def max_tokens(self) -> int:
         return self.inner.max_tokens
 
     def _key(self, text: str) -> bytes:
-        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()
+        # fp32 vectors are the same from torch and ONNX; int8 ones are not.
+        model = self.model_id if self.precision == "fp32" else f"{self.model_id}@{self.precision}"
+        return hashlib.sha256(f"{model}\0{text}".encode()).digest()
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         keys = [self._key(t) for t in texts]

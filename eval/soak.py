@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 
 from index.documents import load_documents
-from index.embedding import SentenceTransformerEmbedder
 from index.engine import NewsIndex
 from service.localserver import LocalServer, local_server
 from service.settings import Settings
@@ -149,7 +148,7 @@ async def _drive(server: LocalServer, seconds: float, clients: int, report: Soak
 def run(seeds: Path, seconds: float = 60, clients: int = 16) -> SoakReport:
     """Build a seed index in a temporary directory, serve it, and soak it."""
     settings = Settings()
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    embedder = settings.load_embedder()
     report = SoakReport(seconds=seconds, clients=clients)
     with tempfile.TemporaryDirectory(prefix="byline-soak-") as tmp:
         index_dir = Path(tmp) / "index"

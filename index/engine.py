@@ -372,6 +372,7 @@ class NewsIndex:
                 id=self.embedder.model_id,
                 dimension=self.embedder.dimension,
                 max_tokens=self.embedder.max_tokens,
+                precision=self.embedder.precision,
             ),
             chunking=ChunkingInfo(
                 target_tokens=self.params.target_tokens,
@@ -482,6 +483,14 @@ def check_compatible(
             f"({manifest.model.dimension} dimensions), but the configured model is "
             f"{embedder.model_id!r} ({embedder.dimension} dimensions). Set "
             f"BYLINE_MODEL={manifest.model.id} to use it, or {rebuild}"
+        )
+    if manifest.model.precision.split("-")[0] != embedder.precision.split("-")[0]:
+        # int8 vectors of different CPUs differ too, but too little to matter (see eval/).
+        raise IndexMismatchError(
+            f"the index in {index_dir} holds {manifest.model.precision} embeddings, but the "
+            f"configured embedder makes {embedder.precision} ones. Set "
+            f"BYLINE_EMBED_PRECISION={manifest.model.precision.split('-')[0]} to use it, "
+            f"or {rebuild}"
         )
     expected = ChunkingInfo(
         target_tokens=params.target_tokens,

@@ -42,6 +42,8 @@ class ModelInfo(BaseModel):
     id: str
     dimension: int
     max_tokens: int
+    # Indexes written before precisions existed were all fp32.
+    precision: str = "fp32"
 
 
 class ChunkingInfo(BaseModel):

@@ -12,7 +12,7 @@ import typer
 
 from index import persistence
 from index.documents import load_documents
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import Change, NewsIndex
 from index.errors import BylineError
 from index.fusion import Mode
@@ -61,7 +61,7 @@ def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> NewsI
 
 def _existing_index(
     text: str, index_dir: Path | None, model: str | None
-) -> tuple[SentenceTransformerEmbedder, NewsIndex]:
+) -> tuple[Embedder, NewsIndex]:
     """For commands that read: refuse empty text, then load the model and the saved index."""
     if not text.strip():
         _fail("the text is empty; give a question or keywords", code=2)
@@ -75,9 +75,9 @@ def _existing_index(
         _fail(str(exc))
 
 
-def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def _embedder(settings: Settings) -> Embedder:
     try:
-        return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+        return settings.load_embedder()
     except BylineError as exc:
         _fail(str(exc))
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,11 @@ class LocalServer:
         raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,12 +48,21 @@ def free_port() -> int:
 
 @contextmanager
 def local_server(
-    index_dir: Path, *, env: Mapping[str, str] | None = None, timeout: float = 120
+    index_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    wrapper: Sequence[str] = (),
 ) -> Iterator[LocalServer]:
-    """Start the service on 127.0.0.1, wait until /ready answers 200, stop it afterwards."""
+    """Start the service on 127.0.0.1, wait until /ready answers 200, stop it afterwards.
+
+    `wrapper` runs the server under another command (e.g. strace); the whole process group
+    is stopped at the end, so a wrapper that would leave the server running cannot.
+    """
     port = free_port()
     environment = {**os.environ, "BYLINE_INDEX_DIR": str(index_dir), **(env or {})}
     command = [
+        *wrapper,
         sys.executable,
         "-m",
         "service.cli",
@@ -61,7 +76,13 @@ def local_server(
     log = log_dir / "server.log"
     started = time.perf_counter()
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=sink)
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            start_new_session=True,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -78,10 +99,10 @@ def local_server(
             time.sleep(0.02)
         yield LocalServer(process, base_url, time.perf_counter() - started, log)
     finally:
-        process.terminate()
+        _signal_group(process, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
         shutil.rmtree(log_dir, ignore_errors=True)

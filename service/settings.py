@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingParams
-from index.embedding import DEFAULT_MODEL
+from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision, load_embedder
 from index.engine import SearchOptions
 from index.fusion import Mode
 from index.lexical import Bm25Params
@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     model: str = Field(
         DEFAULT_MODEL,
         description="Embedding model: the packaged default, a local directory, or a model id.",
+    )
+    embed_backend: Backend = Field(
+        "onnx",
+        description="Embedding runtime: onnx (default; exported once, no torch to serve) or torch.",
+    )
+    embed_precision: Precision = Field(
+        "fp32",
+        description="onnx only: fp32, or int8 (faster, slightly less accurate; see README).",
+    )
+    embed_threads: int = Field(
+        0, ge=0, le=256, description="onnx only: threads per model call; 0 means one per core."
+    )
+    model_cache: Path = Field(
+        Path("data/models"), description="Where the ONNX export of the model is cached."
     )
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
@@ -115,6 +129,25 @@ class Settings(BaseSettings):
                 raise ValueError(f"api_key_file {self.api_key_file} is empty")
             object.__setattr__(self, "api_key", SecretStr(key))
         return self
+
+    @model_validator(mode="after")
+    def _precision_needs_onnx(self) -> Settings:
+        if self.embed_precision != "fp32" and self.embed_backend != "onnx":
+            raise ValueError(
+                f"BYLINE_EMBED_PRECISION={self.embed_precision} needs BYLINE_EMBED_BACKEND=onnx"
+            )
+        return self
+
+    def load_embedder(self) -> Embedder:
+        """The embedder these settings describe (loads or exports the model: seconds)."""
+        return load_embedder(
+            self.model,
+            backend=self.embed_backend,
+            precision=self.embed_precision,
+            cache_dir=self.model_cache,
+            batch_size=self.batch_size,
+            threads=self.embed_threads,
+        )
 
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from index.answer import ExtractiveAnswerer
 from index.documents import Document
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import IngestResult, NewsIndex
 from index.errors import BylineError
 from service.errors import ServiceError
@@ -35,9 +35,7 @@ class ServiceState:
         """Load the embedding model and the index; record an error instead of raising it."""
         started = time.perf_counter()
         try:
-            embedder = self._embedder or SentenceTransformerEmbedder(
-                self.settings.model, batch_size=self.settings.batch_size
-            )
+            embedder = self._embedder or self.settings.load_embedder()
             params = self.settings.chunking(embedder.max_tokens)
             self._index = NewsIndex.open(
                 self.settings.index_dir,

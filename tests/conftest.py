@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from index.chunking import ChunkingParams
 from index.documents import Document, load_documents
-from index.embedding import SentenceTransformerEmbedder, Vectors
+from index.embedding import Embedder, Vectors
 from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
@@ -21,13 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
 
-@pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
+def pytest_configure(config: pytest.Config) -> None:
+    """One ONNX export per test run, shared with the `byline` processes the tests start."""
+    if "BYLINE_MODEL_CACHE" not in os.environ:
+        cache = Path(tempfile.mkdtemp(prefix="byline-test-models-"))
+        os.environ["BYLINE_MODEL_CACHE"] = str(cache)
+        config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")
-def params(embedder: SentenceTransformerEmbedder) -> ChunkingParams:
+def embedder() -> Embedder:
+    """The embedder Byline serves with by default (ONNX, fp32), from the packaged model."""
+    return Settings().load_embedder()
+
+
+@pytest.fixture(scope="session")
+def params(embedder: Embedder) -> ChunkingParams:
     return Settings().chunking(embedder.max_tokens)
 
 
@@ -38,7 +50,7 @@ def seed_documents() -> list[Document]:
 
 @pytest.fixture(scope="session")
 def seed_index(
-    embedder: SentenceTransformerEmbedder, params: ChunkingParams, seed_documents: list[Document]
+    embedder: Embedder, params: ChunkingParams, seed_documents: list[Document]
 ) -> NewsIndex:
     """Built once; tests must not change it (build their own to write)."""
     settings = Settings()
@@ -57,12 +69,13 @@ def seed_index_dir(seed_index: NewsIndex, tmp_path_factory: pytest.TempPathFacto
 class CountingEmbedder:
     """The real embedder, counting the texts it embeds (to prove what is not re-embedded)."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.embedded = 0
         self.model_id = inner.model_id
         self.dimension = inner.dimension
         self.max_tokens = inner.max_tokens
+        self.precision = inner.precision
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         self.embedded += len(texts)
@@ -87,7 +100,7 @@ class ClientFactory(Protocol):
 
 
 @pytest.fixture
-def make_client(embedder: SentenceTransformerEmbedder) -> Iterator[ClientFactory]:
+def make_client(embedder: Embedder) -> Iterator[ClientFactory]:
     """Start the real app on an index directory, with any other settings, sharing the
     session's loaded model."""
     clients: list[TestClient] = []

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 
 from eval.embed_cache import CachedEmbedder
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from tests.conftest import CountingEmbedder
 
 
 def test_second_run_comes_from_disk_with_identical_vectors(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     texts = ["Kursk incursion", "Belgorod emergency", "Kursk incursion"]
     counting = CountingEmbedder(embedder)

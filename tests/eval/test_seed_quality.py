@@ -13,7 +13,7 @@ import pytest
 from eval import seed
 from index.answer import ExtractiveAnswerer
 from index.documents import Document
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.fusion import Mode
 
@@ -45,9 +45,7 @@ def test_seed_retrieval_stays_above_its_floors(seed_index: NewsIndex, mode: Mode
     assert result.metrics["mrr@10"] >= mrr_floor, result.metrics
 
 
-def test_seed_answers_stay_above_their_floors(
-    seed_index: NewsIndex, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_seed_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
     # Measured: 0.562 contain evidence; abstention precision 0.80, recall 0.40, 1 withheld.
     quality = seed.evaluate_answers(
         seed_index, ExtractiveAnswerer(embedder, knows=seed_index.knows), seed.load_questions()

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 
 from index.answer import ExtractiveAnswerer, unknown_names
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import NewsIndex
 
 
 @pytest.fixture(scope="module")
-def answerer(embedder: SentenceTransformerEmbedder, seed_index: NewsIndex) -> ExtractiveAnswerer:
+def answerer(embedder: Embedder, seed_index: NewsIndex) -> ExtractiveAnswerer:
     return ExtractiveAnswerer(embedder, knows=seed_index.knows)
 
 

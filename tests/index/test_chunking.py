@@ -8,7 +8,7 @@ import pytest
 from index.chunking import ChunkingParams, Span, chunk, split_sentences, split_to_fit
 from index.cleaning import Block, clean
 from index.documents import Document
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 
 
 def fake_word_counter(texts: Sequence[str]) -> list[int]:
@@ -61,7 +61,7 @@ def test_overlong_sentence_is_cut_at_word_boundaries() -> None:
     assert len(pieces) == 10
 
 
-def test_a_single_giant_word_is_cut_by_characters(embedder: SentenceTransformerEmbedder) -> None:
+def test_a_single_giant_word_is_cut_by_characters(embedder: Embedder) -> None:
     text = "x" * 5000
     pieces = split_to_fit(text, Span(0, len(text)), 254, embedder.count_tokens)
     assert "".join(text[p.start : p.end] for p in pieces) == text
@@ -92,7 +92,7 @@ def test_passages_never_cross_dropped_text() -> None:
 
 
 def test_seed_passages_are_exact_fit_the_window_and_cover_every_kept_sentence(
-    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
 ) -> None:
     for document in seed_documents:
         text = document.text
@@ -109,7 +109,7 @@ def test_seed_passages_are_exact_fit_the_window_and_cover_every_kept_sentence(
 
 
 def test_long_unpunctuated_text_fits_the_real_window(
-    embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    embedder: Embedder, params: ChunkingParams
 ) -> None:
     text = " ".join(["incursion"] * 3000)
     spans = chunk(text, [Block(0, len(text), 0)], embedder.count_tokens, params)

@@ -10,7 +10,7 @@ import pytest
 from index.chunking import ChunkingParams
 from index.cleaning import normalize_for_comparison
 from index.documents import Document
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import Change, NewsIndex, SearchOptions
 from index.errors import DocumentNotFoundError
 from index.fusion import Mode
@@ -70,7 +70,7 @@ def test_zakharova_question_finds_a_zakharova_quote_in_the_top_3(seed_index: New
 
 
 def test_titles_default_to_the_articles_own_headline(
-    embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    embedder: Embedder, params: ChunkingParams
 ) -> None:
     index = NewsIndex(embedder, params)
     text = "Talks Collapse In Geneva\nNegotiators left the room after an hour, officials said."
@@ -81,7 +81,7 @@ def test_titles_default_to_the_articles_own_headline(
 def test_save_and_load_return_the_same_results(
     seed_index: NewsIndex,
     seed_index_dir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     params: ChunkingParams,
 ) -> None:
     loaded = NewsIndex.load(seed_index_dir, embedder, params)
@@ -92,7 +92,7 @@ def test_save_and_load_return_the_same_results(
 
 
 def test_add_replace_and_delete_touch_exactly_one_document(
-    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
 ) -> None:
     counting = CountingEmbedder(embedder)
     index = NewsIndex(counting, params)
@@ -128,7 +128,7 @@ def test_add_replace_and_delete_touch_exactly_one_document(
 
 
 def test_reindexing_an_unchanged_corpus_embeds_nothing(
-    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
 ) -> None:
     counting = CountingEmbedder(embedder)
     index = NewsIndex(counting, params)
@@ -168,7 +168,7 @@ def test_modes_rank_by_keywords_meaning_or_both(seed_index: NewsIndex) -> None:
 
 
 def test_near_duplicates_fold_into_one_result_that_lists_the_others(
-    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
 ) -> None:
     index = NewsIndex(embedder, params)
     index.upsert(seed_documents)
@@ -190,9 +190,7 @@ def test_near_duplicates_fold_into_one_result_that_lists_the_others(
             assert document.text[passage.start : passage.end].strip()
 
 
-def test_bm25_forgets_deleted_documents(
-    embedder: SentenceTransformerEmbedder, params: ChunkingParams
-) -> None:
+def test_bm25_forgets_deleted_documents(embedder: Embedder, params: ChunkingParams) -> None:
     index = NewsIndex(embedder, params)
     index.upsert(
         [Document(doc_id="a", text="The Zaporizhzhia plant lost external power on Monday.")]
@@ -203,7 +201,7 @@ def test_bm25_forgets_deleted_documents(
 
 
 def test_repeated_queries_reuse_their_embedding_and_the_cache_is_bounded(
-    seed_documents: list[Document], embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
 ) -> None:
     counting = CountingEmbedder(embedder)
     index = NewsIndex(counting, params, options=SearchOptions(query_cache=2))

@@ -9,7 +9,7 @@ import pytest
 from index import persistence
 from index.chunking import ChunkingParams
 from index.documents import Document
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.lexical import Bm25Params
@@ -52,7 +52,7 @@ def test_manifest_records_model_chunking_and_checksums(index_dir: Path) -> None:
 
 
 def test_another_model_is_refused_with_how_to_rebuild(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     _edit_manifest(index_dir, model__id="some/other-model")
     with pytest.raises(IndexMismatchError, match=r"some/other-model.*byline index --rebuild"):
@@ -60,27 +60,27 @@ def test_another_model_is_refused_with_how_to_rebuild(
 
 
 def test_another_dimension_is_refused(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     _edit_manifest(index_dir, model__dimension=768)
     with pytest.raises(IndexMismatchError, match="768 dimensions"):
         NewsIndex.load(index_dir, embedder, params)
 
 
-def test_other_chunking_is_refused(index_dir: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_other_chunking_is_refused(index_dir: Path, embedder: Embedder) -> None:
     with pytest.raises(IndexMismatchError, match="chunking"):
         NewsIndex.load(index_dir, embedder, ChunkingParams(target_tokens=64, max_tokens=254))
 
 
 def test_other_bm25_settings_are_refused(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     with pytest.raises(IndexMismatchError, match="BM25"):
         NewsIndex.load(index_dir, embedder, params, bm25=Bm25Params(stem=False))
 
 
 def test_unknown_format_version_is_refused(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     _edit_manifest(index_dir, format_version=99)
     with pytest.raises(IndexCorruptError, match="format version 99"):
@@ -88,7 +88,7 @@ def test_unknown_format_version_is_refused(
 
 
 def test_truncated_vector_file_is_detected_and_named(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     vectors = persistence.live_generation(index_dir) / FaissFlatStore.FILE
     vectors.write_bytes(vectors.read_bytes()[:1000])
@@ -98,7 +98,7 @@ def test_truncated_vector_file_is_detected_and_named(
 
 def test_crash_while_saving_leaves_the_previous_index_whole(
     index_dir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     params: ChunkingParams,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -122,7 +122,7 @@ def test_crash_while_saving_leaves_the_previous_index_whole(
 
 
 def test_generation_left_by_a_crash_before_the_pointer_moved_is_ignored_then_cleared(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     live = persistence.live_generation(index_dir)
     orphan = index_dir / "gen-999999"
@@ -135,7 +135,7 @@ def test_generation_left_by_a_crash_before_the_pointer_moved_is_ignored_then_cle
 
 
 def test_dangling_pointer_is_reported(
-    index_dir: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    index_dir: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     (index_dir / persistence.CURRENT).write_text("gen-000404\n")
     with pytest.raises(IndexCorruptError, match="gen-000404"):
@@ -143,7 +143,7 @@ def test_dangling_pointer_is_reported(
 
 
 def test_open_starts_empty_where_there_is_no_index(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, params: ChunkingParams
+    tmp_path: Path, embedder: Embedder, params: ChunkingParams
 ) -> None:
     index = NewsIndex.open(tmp_path / "nothing-here", embedder, params)
     assert index.document_count == 0

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from index.chunking import ChunkingParams, chunk
 from index.cleaning import clean
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 
 words = st.one_of(
     st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12),
@@ -47,7 +47,7 @@ def test_blocks_are_ordered_exact_trimmed_spans(text: str) -> None:
 @SETTINGS
 @given(text=texts)
 def test_passages_are_exact_cover_every_kept_character_and_fit_the_window(
-    embedder: SentenceTransformerEmbedder, text: str
+    embedder: Embedder, text: str
 ) -> None:
     params = ChunkingParams(target_tokens=96, max_tokens=embedder.max_tokens, overlap_tokens=32)
     blocks = clean(text).blocks

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import SentenceTransformerEmbedder, Vectors
+from index.embedding import Embedder, Vectors
 from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
@@ -52,9 +52,10 @@ def test_health_and_ready(client: TestClient, seed_index: NewsIndex) -> None:
 class GatedEmbedder:
     """The real embedder, whose loading waits for a gate (to observe the loading state)."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder, gate: threading.Event) -> None:
+    def __init__(self, inner: Embedder, gate: threading.Event) -> None:
         self.inner, self.gate = inner, gate
         self.model_id, self.dimension = inner.model_id, inner.dimension
+        self.precision = inner.precision
 
     @property
     def max_tokens(self) -> int:
@@ -68,9 +69,7 @@ class GatedEmbedder:
         return self.inner.count_tokens(texts)
 
 
-def test_ready_is_503_until_the_index_is_loaded(
-    embedder: SentenceTransformerEmbedder, index_dir: Path
-) -> None:
+def test_ready_is_503_until_the_index_is_loaded(embedder: Embedder, index_dir: Path) -> None:
     gate = threading.Event()
     app = create_app(Settings(index_dir=index_dir), embedder=GatedEmbedder(embedder, gate))
     with TestClient(app) as client:
@@ -340,7 +339,7 @@ def test_openapi_operations_are_described_for_language_models(client: TestClient
 
 
 def test_cors_is_off_by_default_and_configurable(
-    embedder: SentenceTransformerEmbedder, index_dir: Path, client: TestClient
+    embedder: Embedder, index_dir: Path, client: TestClient
 ) -> None:
     preflight = {"Origin": "http://chat.example", "Access-Control-Request-Method": "POST"}
     assert "access-control-allow-origin" not in client.options("/ask", headers=preflight).headers
@@ -353,7 +352,7 @@ def test_cors_is_off_by_default_and_configurable(
 
 
 def test_a_truncated_index_is_reported_at_start_up_and_never_served(
-    embedder: SentenceTransformerEmbedder, index_dir: Path
+    embedder: Embedder, index_dir: Path
 ) -> None:
     generation = next(index_dir.glob("gen-*"))
     vectors = generation / "vectors.faiss"

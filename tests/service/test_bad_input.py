@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import wait_ready
@@ -21,7 +21,7 @@ JSON = {"content-type": "application/json"}
 @pytest.fixture(scope="module")
 def client(
     seed_index_dir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
     index_dir = tmp_path_factory.mktemp("bad-input") / "index"

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.chunking import ChunkingParams
+from index.documents import Document
+from index.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
+from index.engine import NewsIndex
+from index.errors import IndexMismatchError
+from index.onnx_embedding import OnnxEmbedder, cache_directory, int8_variant, precision_tag
+
+TEXTS = [
+    "Zakharova",
+    "What did Maria Zakharova say about peace talks?",
+    # Longer than the model's window: both runtimes must truncate it the same way.
+    "Ukrainian troops advanced into the Kursk region. " * 60,
+    "Peskov: there will be no negotiations while the incursion continues.",
+    "x",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="module")
+def int8_embedder() -> Embedder:
+    return load_embedder(precision="int8", cache_dir=Path(os.environ["BYLINE_MODEL_CACHE"]))
+
+
+def test_the_default_embedder_is_onnx(embedder: Embedder) -> None:
+    assert isinstance(embedder, OnnxEmbedder)
+    assert embedder.precision == "fp32"
+
+
+def test_onnx_gives_the_vectors_of_sentence_transformers(
+    embedder: Embedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    batched = embedder.embed(TEXTS)
+    expected = torch_embedder.embed(TEXTS)
+    assert batched.shape == expected.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(batched, expected, atol=1e-5)
+    # One at a time (no padding) gives the same rows as the padded batch.
+    one_by_one = np.vstack([embedder.embed([t]) for t in TEXTS])
+    np.testing.assert_allclose(one_by_one, expected, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_counts_tokens_like_sentence_transformers(
+    embedder: Embedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    assert embedder.count_tokens(TEXTS) == torch_embedder.count_tokens(TEXTS)
+    assert embedder.max_tokens == torch_embedder.max_tokens == 254
+    assert embedder.model_id == torch_embedder.model_id
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_the_export_is_reused_not_redone(embedder: Embedder) -> None:
+    cache = Path(os.environ["BYLINE_MODEL_CACHE"])
+    graph = cache_directory(embedder.model_id, cache) / "model-fp32.onnx"
+    before = graph.stat().st_mtime_ns
+    again = OnnxEmbedder(embedder.model_id, cache_dir=cache)
+    assert graph.stat().st_mtime_ns == before
+    np.testing.assert_array_equal(again.embed(TEXTS[:2]), embedder.embed(TEXTS[:2]))
+
+
+def test_an_unfinished_export_is_done_again(tmp_path: Path, embedder: Embedder) -> None:
+    first = OnnxEmbedder(embedder.model_id, cache_dir=tmp_path)
+    directory = cache_directory(embedder.model_id, tmp_path)
+    # A crash after the graph was written but before the meta file that completes it.
+    (directory / "byline-onnx.json").unlink()
+    (directory / "model-fp32.onnx").write_bytes(b"truncated")
+    second = OnnxEmbedder(embedder.model_id, cache_dir=tmp_path)
+    np.testing.assert_allclose(second.embed(TEXTS[:2]), first.embed(TEXTS[:2]), atol=1e-6)
+
+
+def test_int8_is_close_to_fp32_and_named_for_this_cpu(
+    embedder: Embedder, int8_embedder: Embedder
+) -> None:
+    assert int8_embedder.precision == precision_tag("int8") == f"int8-{int8_variant()}"
+    cosines = (int8_embedder.embed(TEXTS) * embedder.embed(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.9, cosines
+    assert not np.allclose(cosines, 1.0, atol=1e-4)  # it really is another model
+
+
+def test_an_index_refuses_queries_of_another_precision(
+    tmp_path: Path,
+    embedder: Embedder,
+    int8_embedder: Embedder,
+    params: ChunkingParams,
+    seed_documents: list[Document],
+) -> None:
+    index = NewsIndex(embedder, params)
+    index.upsert(seed_documents[:1])
+    index.save(tmp_path / "index")
+    with pytest.raises(IndexMismatchError, match="BYLINE_EMBED_PRECISION=fp32"):
+        NewsIndex.load(tmp_path / "index", int8_embedder, params)
