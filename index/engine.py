@@ -136,6 +136,7 @@ class NewsIndex:
         self._lexical = Bm25Index(bm25)
         self._documents: dict[str, IndexedDocument] = {}
         self._by_key: dict[int, Passage] = {}
+        self._comparable: dict[int, str] = {}
         self._write_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -235,18 +236,17 @@ class NewsIndex:
 
         Candidates after the k-th fact are still walked, so that `also_in` is complete.
         """
+        if not candidates:
+            return []
         kept: list[tuple[int, float, list[int], float | None]] = []
-        kept_vectors: list[np.ndarray] = []
+        kept_rows: list[int] = []
         kept_texts: dict[str, int] = {}
-        for key, score in candidates:
-            passage = self._by_key[key]
-            normalized = normalize_for_comparison(
-                self._documents[passage.doc_id].passage_text(passage)
-            )
-            vector = self._store.reconstruct(np.array([key], dtype=np.int64))[0]
+        vectors = self._store.reconstruct(np.array([key for key, _ in candidates], dtype=np.int64))
+        for row, (key, score) in enumerate(candidates):
+            normalized = self._comparable_text(key)
             twin = kept_texts.get(normalized)
-            if twin is None and kept_vectors:
-                similarity = np.vstack(kept_vectors) @ vector
+            if twin is None and kept_rows:
+                similarity = vectors[kept_rows] @ vectors[row]
                 best = int(np.argmax(similarity))
                 if similarity[best] >= self.options.duplicate_cosine:
                     twin = best
@@ -254,15 +254,26 @@ class NewsIndex:
                 kept[twin][2].append(key)
             elif len(kept) < k:
                 kept_texts[normalized] = len(kept)
-                cosine = float(vector @ query[0]) if query is not None else None
+                cosine = float(vectors[row] @ query[0]) if query is not None else None
                 kept.append((key, score, [], cosine))
-                kept_vectors.append(vector)
+                kept_rows.append(row)
         hits = []
         for rank, (key, score, folded, cosine) in enumerate(kept, start=1):
             passage = self._by_key[key]
             also_in = tuple((self._by_key[f], self._document_of(self._by_key[f])) for f in folded)
             hits.append(Hit(rank, score, passage, self._document_of(passage), also_in, cosine))
         return hits
+
+    def _comparable_text(self, key: int) -> str:
+        """The passage's text as duplicates are compared, computed once per passage."""
+        normalized = self._comparable.get(key)
+        if normalized is None:
+            passage = self._by_key[key]
+            normalized = normalize_for_comparison(
+                self._documents[passage.doc_id].passage_text(passage)
+            )
+            self._comparable[key] = normalized
+        return normalized
 
     def knows(self, word: str) -> bool:
         """Does any indexed passage contain this word (after stemming)?"""
@@ -362,6 +373,7 @@ class NewsIndex:
         self._store.remove(keys)
         for passage in indexed.passages:
             self._by_key.pop(passage.key, None)
+            self._comparable.pop(passage.key, None)
 
     # -- persistence ---------------------------------------------------------------------
 

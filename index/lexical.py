@@ -75,7 +75,8 @@ class Bm25Index:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         tokens = self._tokenize([query], ids=False)
         k = min(k, len(self._keys))
-        positions, scores = self._retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        # n_threads=0 runs in this thread; any other value starts a thread pool per query.
+        positions, scores = self._retriever.retrieve(tokens, k=k, show_progress=False, n_threads=0)
         keep = scores[0] > 0
         return scores[0][keep].astype(np.float32), self._keys[positions[0][keep]]
 

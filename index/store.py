@@ -11,6 +11,10 @@ from numpy.typing import NDArray
 
 from index.errors import IndexCorruptError
 
+# Searches are one query each, many at a time on few cores: FAISS's OpenMP threads would only
+# wait on the model's threads (2 ms instead of 0.01 ms per search of the seed index, measured).
+faiss.omp_set_num_threads(1)
+
 Ids = NDArray[np.int64]
 Vectors = NDArray[np.float32]
 
@@ -99,7 +103,8 @@ class FaissFlatStore:
         return scores, ids
 
     def reconstruct(self, ids: Ids) -> Vectors:
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+        vectors = self._index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+        return np.asarray(vectors, dtype=np.float32)
 
     def save(self, directory: Path) -> list[str]:
         faiss.write_index(self._index, str(directory / self.FILE))
