@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Programs the tests use besides Python packages: strace watches what the server connects to.
+## Programs the tests use besides Python packages: strace (what the server connects to), wrk (load).
 install-tools:
-	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace; }
+	command -v strace >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq strace wrk; }
 
 ## Index the seed articles (incremental: unchanged articles are not embedded again).
 index: install

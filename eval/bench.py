@@ -1,80 +1,122 @@
-"""Speed and memory of a real Byline server: indexing, start-up, /search latency, RSS.
+"""Speed and memory of a real Byline server: indexing, start-up, HTTP latency and
+throughput under `wrk`, RSS. It can put the same load on another server (a peer such as
+txtai) for a side-by-side table.
 
 Numbers come from this machine, this run; nothing here asserts a threshold.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import httpx
 
+from eval import loadgen
+from eval.loadgen import LoadResult, Request
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
 from index.engine import NewsIndex
 from index.fusion import Mode
-from service.localserver import local_server
+from service.localserver import local_server, rss_mb
 from service.settings import Settings
+
+CLIENT_COUNTS = (8, 32)
+
+
+@dataclass
+class ServerLoad:
+    """What `wrk` measured against one server: one client per endpoint, then many."""
+
+    latency: dict[str, LoadResult] = field(default_factory=dict)
+    throughput: dict[int, LoadResult] = field(default_factory=dict)
+    rss_mb: float | None = None
 
 
 @dataclass
 class BenchReport:
     machine: dict[str, str | int | None]
+    embedder: dict[str, str | int]
     documents: int = 0
     passages: int = 0
     index_build_s: float = 0.0
     index_passages_per_s: float = 0.0
+    raw_encoder_passages_per_s: float = 0.0
     raw_embed_ms_median: float = 0.0
     start_to_ready_s: float = 0.0
     rss_ready_mb: float = 0.0
-    rss_after_load_mb: float = 0.0
-    search: dict[str, float] = field(default_factory=dict)
-    per_mode_median_ms: dict[str, float] = field(default_factory=dict)
-    throughput: dict[str, dict[str, float]] = field(default_factory=dict)
+    byline: ServerLoad = field(default_factory=ServerLoad)
+    peer: ServerLoad | None = None
+    peer_url: str | None = None
 
 
-def bench_queries(documents: list[Document], count: int) -> list[str]:
-    """Distinct, deterministic queries: the opening words of the corpus's own sentences."""
-    queries: list[str] = []
-    for document in documents:
-        for block in clean(document.text, publisher=document.publisher).blocks:
-            for span in split_sentences(document.text, block.start, block.end):
-                words = document.text[span.start : span.end].split()[:10]
-                if len(words) >= 4:
-                    queries.append(" ".join(words))
-    unique = list(dict.fromkeys(queries))
-    if not unique:
-        raise ValueError("the corpus has no sentences to draw benchmark queries from")
-    return [unique[i % len(unique)] for i in range(count)]
+def search_requests(queries: Sequence[str], k: int, mode: str | None = None) -> list[Request]:
+    extra = {"mode": mode} if mode else {}
+    return [Request("GET", "/search?" + urlencode({"q": q, "k": k, **extra})) for q in queries]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def peer_requests(template: str, queries: Sequence[str]) -> list[Request]:
+    """Requests for a peer: `template` is a path with {q} where the query goes."""
+    return [Request("GET", template.replace("{q}", quote(q))) for q in queries]
 
 
-def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
+def measure(
+    base_url: str,
+    endpoints: dict[str, list[Request]],
+    throughput_requests: list[Request],
+    *,
+    seconds: float,
+    rss: Callable[[], float] | None = None,
+) -> ServerLoad:
+    """One wrk connection per endpoint for latency, then 8 and 32 for throughput."""
+    load = ServerLoad()
+    for name, requests in endpoints.items():
+        loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
+        load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
+    for clients in CLIENT_COUNTS:
+        load.throughput[clients] = loadgen.run(
+            base_url, throughput_requests, clients=clients, seconds=seconds
+        )
+    if rss is not None:
+        load.rss_mb = rss()
+    return load
+
+
+def run(
+    corpus: list[Path],
+    queries: int = 100,
+    k: int = 5,
+    seconds: float = 10.0,
+    peer_url: str | None = None,
+    peer_search: str = "/search?query={q}&limit=5",
+    peer_pid: int | None = None,
+) -> BenchReport:
     """Build an index of `corpus` in a temporary directory, serve it, and measure."""
+    settings = Settings()
+    embedder = settings.load_embedder()
     report = BenchReport(
         machine={
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
-        }
+        },
+        embedder={
+            "model": embedder.model_id,
+            "backend": settings.embed_backend,
+            "precision": embedder.precision,
+        },
     )
     documents = load_documents(corpus)
-    settings = Settings()
-    embedder = settings.load_embedder()
     params = settings.chunking(embedder.max_tokens)
     query_texts = bench_queries(documents, queries)
 
@@ -95,114 +137,127 @@ def run(corpus: list[Path], queries: int = 100, k: int = 5) -> BenchReport:
         report.index_build_s = time.perf_counter() - started
         report.documents, report.passages = index.document_count, index.passage_count
         report.index_passages_per_s = index.passage_count / report.index_build_s
+        texts = [d.passage_text(p) for d in index.documents() for p in d.passages]
+        started = time.perf_counter()
+        embedder.embed(texts)
+        report.raw_encoder_passages_per_s = len(texts) / (time.perf_counter() - started)
 
-        with (
-            # No query cache: every request pays for its embedding, as distinct queries do.
-            local_server(
-                index_dir, env={"BYLINE_LOG_LEVEL": "warning", "BYLINE_QUERY_CACHE": "0"}
-            ) as server,
-            httpx.Client(base_url=server.base_url) as client,
-        ):
+        # No query cache: every request pays for its embedding, as distinct queries do.
+        env = {"BYLINE_LOG_LEVEL": "warning", "BYLINE_QUERY_CACHE": "0"}
+        with local_server(index_dir, env=env) as server:
             report.start_to_ready_s = server.seconds_to_ready
             report.rss_ready_mb = server.rss_mb()
-            for text in query_texts[:5]:
-                client.get("/search", params={"q": text, "k": k})
-            latencies = _time_requests(client, "GET", "/search", query_texts, k)
-            for mode in Mode:
-                timed = _time_requests(client, "GET", "/search", query_texts, k, mode.value)
-                report.per_mode_median_ms[mode.value] = statistics.median(timed)
-            asked = _time_requests(client, "POST", "/ask", query_texts, k)
-            report.per_mode_median_ms["ask (default mode)"] = statistics.median(asked)
-            for clients in (8, 32):
-                rate, median = asyncio.run(
-                    _throughput(server.base_url, query_texts, clients, seconds=10, k=k)
-                )
-                report.throughput[f"{clients} clients"] = {"req_per_s": rate, "median_ms": median}
-            report.rss_after_load_mb = server.rss_mb()
-    report.search = {
-        "queries": len(latencies),
-        "median_ms": statistics.median(latencies),
-        "p95_ms": _percentile(latencies, 0.95),
-        "p99_ms": _percentile(latencies, 0.99),
-        "http_over_raw_embed": statistics.median(latencies) / report.raw_embed_ms_median,
-    }
+            for path in ("/search?q=warm", "/health"):
+                httpx.get(server.base_url + path, timeout=30).raise_for_status()
+            endpoints = {
+                "GET /search": search_requests(query_texts, k),
+                **{
+                    f"GET /search mode={m.value}": search_requests(query_texts, k, m.value)
+                    for m in Mode
+                },
+                "POST /ask": [
+                    Request("POST", "/ask", {"question": q, "k": k}) for q in query_texts
+                ],
+                "GET /health (the HTTP floor)": [Request("GET", "/health")],
+            }
+            report.byline = measure(
+                server.base_url,
+                endpoints,
+                endpoints["GET /search"],
+                seconds=seconds,
+                rss=server.rss_mb,
+            )
+    if peer_url:
+        report.peer_url = peer_url
+        searches = peer_requests(peer_search, query_texts)
+        report.peer = measure(
+            peer_url,
+            {"GET /search": searches},
+            searches,
+            seconds=seconds,
+            rss=(lambda: rss_mb(peer_pid)) if peer_pid else None,
+        )
     return report
 
 
-async def _throughput(
-    base_url: str, queries: list[str], clients: int, seconds: float, k: int
-) -> tuple[float, float]:
-    """Requests per second and median latency of GET /search with `clients` at once."""
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-
-    async def client_loop(offset: int) -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-            i = offset
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                response = await client.get(
-                    "/search", params={"q": queries[i % len(queries)], "k": k}
-                )
-                response.raise_for_status()
-                latencies.append((time.perf_counter() - started) * 1000)
-                i += clients
-
-    started = time.monotonic()
-    await asyncio.gather(*(client_loop(c) for c in range(clients)))
-    return len(latencies) / (time.monotonic() - started), statistics.median(latencies)
-
-
-def _time_requests(
-    client: httpx.Client,
-    method: str,
-    path: str,
-    queries: list[str],
-    k: int,
-    mode: str | None = None,
-) -> list[float]:
-    """Milliseconds per request, one client, one request at a time."""
-    latencies = []
-    for text in queries:
-        if method == "GET":
-            params: dict[str, str | int] = {"q": text, "k": k, **({"mode": mode} if mode else {})}
-            started = time.perf_counter()
-            response = client.get(path, params=params)
-        else:
-            started = time.perf_counter()
-            response = client.post(path, json={"question": text, "k": k})
-        latencies.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-    return latencies
+def bench_queries(documents: list[Document], count: int) -> list[str]:
+    """Distinct, deterministic queries: the opening words of the corpus's own sentences."""
+    queries: list[str] = []
+    for document in documents:
+        for block in clean(document.text, publisher=document.publisher).blocks:
+            for span in split_sentences(document.text, block.start, block.end):
+                words = document.text[span.start : span.end].split()[:10]
+                if len(words) >= 4:
+                    queries.append(" ".join(words))
+    unique = list(dict.fromkeys(queries))
+    if not unique:
+        raise ValueError("the corpus has no sentences to draw benchmark queries from")
+    return [unique[i % len(unique)] for i in range(count)]
 
 
 def render(report: BenchReport) -> str:
-    s = report.search
+    """The table `make bench` prints, with the ratios that matter stated."""
+    search = report.byline.latency["GET /search"]
     rows = [
+        ("embedder", " ".join(str(v) for v in report.embedder.values())),
         ("corpus", f"{report.documents} documents, {report.passages} passages"),
         ("index build (clean, chunk, embed, save)", f"{report.index_build_s:.2f} s"),
-        ("indexing throughput", f"{report.index_passages_per_s:.1f} passages/s"),
+        (
+            "indexing / raw encoder",
+            f"{report.index_passages_per_s:.0f} / {report.raw_encoder_passages_per_s:.0f} "
+            f"passages/s = {report.index_passages_per_s / report.raw_encoder_passages_per_s:.2f}",
+        ),
         ("raw query embedding, median", f"{report.raw_embed_ms_median:.2f} ms"),
         ("process start to /ready", f"{report.start_to_ready_s:.2f} s"),
-        (f"GET /search, 1 client, {int(s['queries'])} queries: median", f"{s['median_ms']:.2f} ms"),
-        ("GET /search p95", f"{s['p95_ms']:.2f} ms"),
-        ("GET /search p99", f"{s['p99_ms']:.2f} ms"),
-        ("HTTP median / raw embedding median", f"{s['http_over_raw_embed']:.2f}x"),
-        *(
-            (f"median, mode {mode}", f"{ms:.2f} ms")
-            for mode, ms in report.per_mode_median_ms.items()
-        ),
-        *(
-            (f"GET /search, {name}", f"{t['req_per_s']:.1f} req/s, median {t['median_ms']:.1f} ms")
-            for name, t in report.throughput.items()
-        ),
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
-        ("RSS after the queries", f"{report.rss_after_load_mb:.0f} MB"),
     ]
+    for name, result in report.byline.latency.items():
+        rows.append(
+            (
+                f"{name}, 1 client: median / p95 / p99",
+                f"{result.median_ms:.2f} / {result.p95_ms:.2f} / {result.p99_ms:.2f} ms",
+            )
+        )
+    rows.append(
+        (
+            "GET /search median / raw embedding median",
+            f"{search.median_ms / report.raw_embed_ms_median:.2f}x",
+        )
+    )
+    for clients, result in report.byline.throughput.items():
+        rows.append((f"GET /search, {clients} clients", _rate(result)))
+    rows.append(("RSS after the load", f"{report.byline.rss_mb:.0f} MB"))
+    if report.peer is not None:
+        peer = report.peer.latency["GET /search"]
+        rows.append(("peer", str(report.peer_url)))
+        rows.append(
+            (
+                "peer search, 1 client: median / p95 / p99",
+                f"{peer.median_ms:.2f} / {peer.p95_ms:.2f} / {peer.p99_ms:.2f} ms",
+            )
+        )
+        for clients, result in report.peer.throughput.items():
+            ratio = report.byline.throughput[clients].req_per_s / result.req_per_s
+            rows.append(
+                (f"peer search, {clients} clients", f"{_rate(result)}; Byline {ratio:.1f}x")
+            )
+        if report.peer.rss_mb is not None:
+            rows.append(("peer RSS after the load", f"{report.peer.rss_mb:.0f} MB"))
+        rows.append(("peer failed requests (errors, non-2xx)", str(_failed(report.peer))))
+    rows.append(("failed requests (errors, non-2xx)", str(_failed(report.byline))))
     width = max(len(name) for name, _ in rows)
     lines = [f"| {'measure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
     lines += [f"| {name:<{width}} | {value} |" for name, value in rows]
     return "\n".join(lines)
+
+
+def _failed(load: ServerLoad) -> int:
+    results = [*load.latency.values(), *load.throughput.values()]
+    return sum(r.failed for r in results)
+
+
+def _rate(result: LoadResult) -> str:
+    return f"{result.req_per_s:.1f} req/s, median {result.median_ms:.1f} ms"
 
 
 def write_report(report: BenchReport, reports_dir: Path) -> Path:

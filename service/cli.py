@@ -282,15 +282,32 @@ def bench_command(
         list[Path] | None, typer.Argument(help="Corpus to index and serve [default: seeds/].")
     ] = None,
     queries: Annotated[int, typer.Option(min=10, help="Search requests to time.")] = 100,
+    seconds: Annotated[float, typer.Option(min=1, help="Length of each wrk run.")] = 10,
+    peer_url: Annotated[
+        str | None, typer.Option(help="Another server to put the same search load on.")
+    ] = None,
+    peer_search: Annotated[
+        str, typer.Option(help="The peer's search path; {q} is replaced by the query.")
+    ] = "/search?query={q}&limit=5",
+    peer_pid: Annotated[
+        int | None, typer.Option(help="The peer's process id, to read its memory.")
+    ] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
         "eval/reports"
     ),
 ) -> None:
-    """Measure indexing, start-up, /search latency and memory on this machine; print a table."""
+    """Measure indexing, start-up, HTTP latency and throughput (wrk) and memory; print a table."""
     from eval import bench
 
     settings = _settings()
-    report = bench.run(paths or [settings.seeds_dir], queries=queries)
+    report = bench.run(
+        paths or [settings.seeds_dir],
+        queries=queries,
+        seconds=seconds,
+        peer_url=peer_url,
+        peer_search=peer_search,
+        peer_pid=peer_pid,
+    )
     typer.echo(bench.render(report))
     typer.echo(f"\nreport: {bench.write_report(report, reports_dir)}")
 

@@ -27,11 +27,16 @@ class LocalServer:
     """The server's stderr: a file, never a pipe, so a chatty server cannot block on it."""
 
     def rss_mb(self) -> float:
-        """Resident memory of the server process, from /proc (Linux)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+        """Resident memory of the server process."""
+        return rss_mb(self.process.pid)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
