@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve soak bench eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -34,11 +35,14 @@ soak: install
 	$(BIN)/byline soak --seconds 60 --clients 16
 
 ## Speed and memory on this machine: a table, and JSON under eval/reports/.
-bench: install
+bench: install install-tools
 	$(BIN)/byline bench
 
+## Vector search at 10k, 100k and 1M passages: latency, recall@10 against exact, memory (minutes).
+bench-scale: install
+	$(BIN)/byline scale --squad $(SHARED)/squad-dev/dev-v1.1.json.gz
+
 ## Retrieval quality on the public benchmarks (minutes each; embeddings cached in eval/cache/).
-SHARED ?= ../shared/benchmarks
 eval-beir: install
 	$(BIN)/byline eval --beir $(SHARED)/scifact --split test
 

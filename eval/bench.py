@@ -7,15 +7,13 @@ Numbers come from this machine, this run; nothing here asserts a threshold.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -258,11 +256,3 @@ def _failed(load: ServerLoad) -> int:
 
 def _rate(result: LoadResult) -> str:
     return f"{result.req_per_s:.1f} req/s, median {result.median_ms:.1f} ms"
-
-
-def write_report(report: BenchReport, reports_dir: Path) -> Path:
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = reports_dir / f"bench-{stamp}.json"
-    path.write_text(json.dumps(asdict(report), indent=2))
-    return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,14 @@ def render(report: EvalReport) -> str:
         lines.append(f"| {mode} | {cells} | {metrics.get('qps', 0.0):.1f} |")
     lines += ["", *report.notes]
     return "\n".join(lines).rstrip()
+
+
+def write_json(report: Any, reports_dir: Path, name: str) -> Path:
+    """A dataclass report as `<name>-<UTC time>.json` in `reports_dir`."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(asdict(report), indent=2))
+    return path
 
 
 def write(report: EvalReport, reports_dir: Path) -> tuple[Path, Path]:

@@ -7,13 +7,12 @@ Clients on 127.0.0.1 send searches, asks, document writes and some deliberately 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -186,10 +185,3 @@ def render(report: SoakReport) -> str:
         f"RSS growth after warm-up: {report.rss_growth_after_warmup_mb} MB",
     ]
     return "\n".join(lines)
-
-
-def write(report: SoakReport, reports_dir: Path) -> Path:
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"soak-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(asdict(report), indent=2))
-    return path

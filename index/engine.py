@@ -24,7 +24,14 @@ from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatch
 from index.fusion import Mode, convex_fusion, ranked, reciprocal_rank_fusion
 from index.lexical import Bm25Index, Bm25Params
 from index.persistence import Bm25Info, ChunkingInfo, Counts, Manifest, ModelInfo
-from index.store import FaissFlatStore, VectorStore
+from index.store import (
+    FaissFlatStore,
+    FaissIvfStore,
+    StorePolicy,
+    VectorStore,
+    flat_contents,
+    load_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +135,12 @@ class NewsIndex:
         *,
         bm25: Bm25Params | None = None,
         options: SearchOptions | None = None,
+        store_policy: StorePolicy | None = None,
     ) -> None:
         self.embedder = embedder
         self.params = params
         self.options = options or SearchOptions()
+        self.store_policy = store_policy or StorePolicy()
         self._store: VectorStore = store or FaissFlatStore(embedder.dimension)
         self._lexical = Bm25Index(bm25)
         self._documents: dict[str, IndexedDocument] = {}
@@ -338,7 +347,26 @@ class NewsIndex:
                     self._replace(indexed, vectors[offset : offset + count])
                     offset += count
                 self._lexical = lexical
+                self._switch_store_if_due()
             return results
+
+    def _switch_store_if_due(self) -> None:
+        """Move from exact to IVF search when the policy says so; call under the state lock.
+
+        Training takes seconds at a million passages, and happens once: later writes add to
+        the trained lists.
+        """
+        store = self._store
+        if isinstance(store, FaissFlatStore) and self.store_policy.wants_ivf(len(store)):
+            ids, vectors = flat_contents(store)
+            if len(ids):
+                self._store = FaissIvfStore.build(ids, vectors, self.store_policy.nprobe)
+                log.info(
+                    "vector store: IVF with %d lists for %d passages (BYLINE_INDEX_KIND=%s)",
+                    self._store.lists,
+                    len(ids),
+                    self.store_policy.kind,
+                )
 
     def delete(self, doc_id: str) -> None:
         with self._write_lock:
@@ -425,15 +453,17 @@ class NewsIndex:
         *,
         bm25: Bm25Params | None = None,
         options: SearchOptions | None = None,
+        store_policy: StorePolicy | None = None,
     ) -> NewsIndex:
         """Load a saved index, refusing one built with another model, chunking or BM25."""
+        store_policy = store_policy or StorePolicy()
         bm25 = bm25 or Bm25Params()
         generation = persistence.live_generation(index_dir)
         manifest = persistence.read_manifest(generation)
         check_compatible(manifest, embedder, params, bm25, index_dir)
         persistence.verify_files(generation, manifest)
-        store = FaissFlatStore.load(generation, embedder.dimension)
-        index = cls(embedder, params, store, bm25=bm25, options=options)
+        store = load_store(manifest.store, generation, embedder.dimension, store_policy)
+        index = cls(embedder, params, store, bm25=bm25, options=options, store_policy=store_policy)
         index._lexical = Bm25Index.load(generation, bm25)
         for line_number, record in enumerate(_read_jsonl(generation / _DOCUMENTS_FILE), start=1):
             document = Document(
@@ -461,6 +491,7 @@ class NewsIndex:
                 f"{generation}: {len(index._documents)} documents and {len(index._store)} vectors "
                 f"for {len(index._by_key)} passages do not match the manifest; rebuild the index"
             )
+        index._switch_store_if_due()
         return index
 
     @classmethod
@@ -472,12 +503,15 @@ class NewsIndex:
         *,
         bm25: Bm25Params | None = None,
         options: SearchOptions | None = None,
+        store_policy: StorePolicy | None = None,
     ) -> NewsIndex:
         """Load the index in `index_dir`, or start an empty one if there is none yet."""
         if persistence.index_exists(index_dir):
-            return cls.load(index_dir, embedder, params, bm25=bm25, options=options)
+            return cls.load(
+                index_dir, embedder, params, bm25=bm25, options=options, store_policy=store_policy
+            )
         log.info("no index in %s yet; starting empty", index_dir)
-        return cls(embedder, params, bm25=bm25, options=options)
+        return cls(embedder, params, bm25=bm25, options=options, store_policy=store_policy)
 
 
 def check_compatible(

@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from eval.report import write_json
 from index import persistence
 from index.documents import load_documents
 from index.embedding import Embedder
@@ -56,6 +57,7 @@ def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> NewsI
         settings.chunking(embedder.max_tokens),
         bm25=settings.bm25(),
         options=settings.search_options(),
+        store_policy=settings.store_policy(),
     )
 
 
@@ -113,6 +115,7 @@ def index_command(
                 settings.chunking(embedder.max_tokens),
                 bm25=settings.bm25(),
                 options=settings.search_options(),
+                store_policy=settings.store_policy(),
             )
             if rebuild
             else open_index(settings, embedder, create=True)
@@ -309,7 +312,31 @@ def bench_command(
         peer_pid=peer_pid,
     )
     typer.echo(bench.render(report))
-    typer.echo(f"\nreport: {bench.write_report(report, reports_dir)}")
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench')}")
+
+
+@app.command("scale")
+def scale_command(
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz).")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    sizes: Annotated[
+        str, typer.Option(help="Passage counts, comma-separated.")
+    ] = "10000,100000,1000000",
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Vector search at 10k-1M passages: latency, recall@10 against exact, memory, deletes."""
+    from eval import scale
+
+    try:
+        counts = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        _fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
+    report = scale.run(squad, counts)
+    typer.echo(scale.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'scale')}")
 
 
 @app.command("soak")
@@ -326,7 +353,7 @@ def soak_command(
     settings = _settings()
     report = soak.run(settings.seeds_dir, seconds=seconds, clients=clients)
     typer.echo(soak.render(report))
-    typer.echo(f"\nreport: {soak.write(report, reports_dir)}")
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'soak')}")
     if report.unexpected or report.writes_missing_at_end:
         _fail("the soak saw unexpected responses or lost writes")
 

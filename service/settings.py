@@ -14,11 +14,13 @@ from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision, load_em
 from index.engine import SearchOptions
 from index.fusion import Mode
 from index.lexical import Bm25Params
+from index.store import StoreKind, StorePolicy
 
 ENV_PREFIX = "BYLINE_"
 _CHUNKING = ChunkingParams()
 _SEARCH = SearchOptions()
 _BM25 = Bm25Params()
+_STORE = StorePolicy()
 
 
 class ConfigurationError(Exception):
@@ -49,6 +51,16 @@ class Settings(BaseSettings):
     )
     model_cache: Path = Field(
         Path("data/models"), description="Where the ONNX export of the model is cached."
+    )
+    index_kind: StoreKind = Field(
+        _STORE.kind,
+        description="Vector index: flat (exact), ivf (approximate), or auto (ivf when large).",
+    )
+    ivf_threshold: int = Field(
+        _STORE.ivf_threshold, ge=1, description="Passages at which `auto` moves to IVF."
+    )
+    ivf_nprobe: int = Field(
+        _STORE.nprobe, ge=1, le=65536, description="IVF lists searched per query."
     )
     host: str = Field("127.0.0.1", description="Address the HTTP service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
@@ -162,6 +174,11 @@ class Settings(BaseSettings):
             dense_weight=self.dense_weight,
             duplicate_cosine=self.duplicate_cosine,
             query_cache=self.query_cache,
+        )
+
+    def store_policy(self) -> StorePolicy:
+        return StorePolicy(
+            kind=self.index_kind, ivf_threshold=self.ivf_threshold, nprobe=self.ivf_nprobe
         )
 
     def bm25(self) -> Bm25Params:

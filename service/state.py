@@ -43,6 +43,7 @@ class ServiceState:
                 params,
                 bm25=self.settings.bm25(),
                 options=self.settings.search_options(),
+                store_policy=self.settings.store_policy(),
             )
         except BylineError as exc:
             self.error = exc
@@ -105,6 +106,7 @@ class ServiceState:
                 index.params,
                 bm25=self.settings.bm25(),
                 options=self.settings.search_options(),
+                store_policy=self.settings.store_policy(),
             )
             raise ServiceError(
                 503,
