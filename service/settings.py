@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     embed_threads: int = Field(
         0, ge=0, le=256, description="onnx only: threads per model call; 0 means one per core."
     )
+    embed_coalesce: bool = Field(
+        True, description="Embed the queries of concurrent requests in one model call."
+    )
     model_cache: Path = Field(
         Path("data/models"), description="Where the ONNX export of the model is cached."
     )
@@ -91,10 +94,10 @@ class Settings(BaseSettings):
     bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
     bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
     worker_threads: int = Field(
-        4,
+        8,
         ge=1,
         le=256,
-        description="Threads that run searches and writes; more only adds memory on few cores.",
+        description="Threads that run searches and writes; their queries share model calls.",
     )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger is a 413."

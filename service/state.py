@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from index.answer import ExtractiveAnswerer
+from index.coalesce import CoalescingEmbedder
 from index.documents import Document
 from index.embedding import Embedder
 from index.engine import IngestResult, NewsIndex
@@ -36,6 +37,8 @@ class ServiceState:
         started = time.perf_counter()
         try:
             embedder = self._embedder or self.settings.load_embedder()
+            if self.settings.embed_coalesce:
+                embedder = CoalescingEmbedder(embedder)
             params = self.settings.chunking(embedder.max_tokens)
             self._index = NewsIndex.open(
                 self.settings.index_dir,

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from index.coalesce import CoalescingEmbedder
+from index.embedding import Embedder, Vectors
+
+QUERIES = [f"what happened in Kursk on day {i}?" for i in range(16)]
+
+
+class SlowFirstCall:
+    """The real embedder, whose first call lingers so that other callers queue up behind it
+    (a test double for a busy model); it fails on the text 'boom'."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id, self.dimension = inner.model_id, inner.dimension
+        self.precision, self.max_tokens = inner.precision, inner.max_tokens
+        self.batches: list[int] = []
+        self._first = True
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        if self._first:
+            self._first = False
+            time.sleep(0.3)
+        if "boom" in texts:
+            raise RuntimeError("the model failed")
+        self.batches.append(len(texts))
+        return self.inner.embed(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
+def test_concurrent_callers_share_model_calls_and_get_their_own_vectors(
+    embedder: Embedder,
+) -> None:
+    slow = SlowFirstCall(embedder)
+    coalescing = CoalescingEmbedder(slow, max_texts=32)
+    with ThreadPoolExecutor(max_workers=len(QUERIES)) as pool:
+        results = list(pool.map(lambda q: coalescing.embed([q]), QUERIES))
+    for query, vectors in zip(QUERIES, results, strict=True):
+        np.testing.assert_allclose(vectors, embedder.embed([query]), atol=1e-5)
+    assert sum(slow.batches) == len(QUERIES)
+    assert len(slow.batches) < len(QUERIES)  # the callers queued behind the first shared calls
+    assert coalescing.calls == len(slow.batches)
+
+
+def test_a_failure_reaches_its_batch_and_the_next_callers_still_get_answers(
+    embedder: Embedder,
+) -> None:
+    coalescing = CoalescingEmbedder(SlowFirstCall(embedder))
+    barrier = threading.Barrier(2)
+
+    def call(texts: list[str]) -> Vectors:
+        barrier.wait()
+        return coalescing.embed(texts)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(call, ["boom"])
+        second = pool.submit(call, ["Zakharova"])
+        with pytest.raises(RuntimeError, match="the model failed"):
+            first.result()
+        error = second.exception()
+        if error is None:
+            np.testing.assert_allclose(second.result(), embedder.embed(["Zakharova"]), atol=1e-5)
+        else:  # it shared the failing batch
+            assert "the model failed" in str(error)
+    np.testing.assert_allclose(
+        coalescing.embed(["Zakharova"]), embedder.embed(["Zakharova"]), atol=1e-5
+    )
+
+
+def test_large_calls_go_straight_to_the_model(embedder: Embedder) -> None:
+    slow = SlowFirstCall(embedder)
+    coalescing = CoalescingEmbedder(slow, max_texts=4)
+    vectors = coalescing.embed(QUERIES[:10])
+    assert vectors.shape == (10, embedder.dimension)
+    assert coalescing.calls == 0
+    assert slow.batches == [10]
