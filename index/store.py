@@ -139,8 +139,8 @@ class StorePolicy:
 
     kind: StoreKind = "auto"
     ivf_threshold: int = 200_000
-    """Passages at which `auto` trains an IVF index: exact search of 200k vectors takes about
-    15 ms on one core (see docs/scaling.md), past the latency budget of a query."""
+    """Passages at which `auto` trains an IVF index: exact search takes 7 ms a query at 100k
+    and 75 ms at 1M on one core (docs/scaling.md), about 15 ms here."""
     nprobe: int = DEFAULT_NPROBE
     """IVF lists searched per query: recall@10 against exact search of 0.95 or better in the
     scale study at up to 1M passages."""
