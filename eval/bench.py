@@ -38,6 +38,7 @@ class ServerLoad:
 
     latency: dict[str, LoadResult] = field(default_factory=dict)
     throughput: dict[int, LoadResult] = field(default_factory=dict)
+    ask_throughput: LoadResult | None = None
     rss_mb: float | None = None
 
 
@@ -75,8 +76,10 @@ def measure(
     *,
     seconds: float,
     rss: Callable[[], float] | None = None,
+    ask_requests: list[Request] | None = None,
 ) -> ServerLoad:
-    """One wrk connection per endpoint for latency, then 8 and 32 for throughput."""
+    """One wrk connection per endpoint for latency, then 8 and 32 for search throughput
+    (and 8 for /ask, where given)."""
     load = ServerLoad()
     for name, requests in endpoints.items():
         loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
@@ -84,6 +87,10 @@ def measure(
     for clients in CLIENT_COUNTS:
         load.throughput[clients] = loadgen.run(
             base_url, throughput_requests, clients=clients, seconds=seconds
+        )
+    if ask_requests:
+        load.ask_throughput = loadgen.run(
+            base_url, ask_requests, clients=CLIENT_COUNTS[0], seconds=seconds
         )
     if rss is not None:
         load.rss_mb = rss()
@@ -164,6 +171,7 @@ def run(
                 endpoints["GET /search"],
                 seconds=seconds,
                 rss=server.rss_mb,
+                ask_requests=endpoints["POST /ask"],
             )
     if peer_url:
         report.peer_url = peer_url
@@ -224,6 +232,8 @@ def render(report: BenchReport) -> str:
     )
     for clients, result in report.byline.throughput.items():
         rows.append((f"GET /search, {clients} clients", _rate(result)))
+    if report.byline.ask_throughput is not None:
+        rows.append((f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate(report.byline.ask_throughput)))
     rows.append(("RSS after the load", f"{report.byline.rss_mb:.0f} MB"))
     if report.peer is not None:
         peer = report.peer.latency["GET /search"]
@@ -251,6 +261,8 @@ def render(report: BenchReport) -> str:
 
 def _failed(load: ServerLoad) -> int:
     results = [*load.latency.values(), *load.throughput.values()]
+    if load.ask_throughput is not None:
+        results.append(load.ask_throughput)
     return sum(r.failed for r in results)
 
 

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from eval import bench
+from tests.conftest import SEEDS
+
+
+@pytest.mark.slow
+def test_a_short_bench_fills_every_row_and_sees_no_failure() -> None:
+    report = bench.run([SEEDS], queries=10, seconds=1)
+    assert report.passages > 0
+    assert report.raw_embed_ms_median > 0
+    assert report.raw_encoder_passages_per_s > 0
+    assert report.start_to_ready_s > 0
+    assert report.rss_ready_mb > 100
+    assert set(report.byline.latency) >= {
+        "GET /search",
+        "POST /ask",
+        "GET /health (the HTTP floor)",
+    }
+    assert set(report.byline.throughput) == set(bench.CLIENT_COUNTS)
+    assert report.byline.ask_throughput is not None
+    assert all(r.requests > 0 for r in report.byline.latency.values())
+    table = bench.render(report)
+    assert re.search(r"\| failed requests \(errors, non-2xx\) +\| 0 \|", table), table
+    assert "GET /search median / raw embedding median" in table
