@@ -11,6 +11,7 @@ from index.answer import Answer, Answerer
 from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 from service.deps import StateDep
+from service.responses import ModelResponse
 from service.routes.search import to_result
 from service.schemas import ERROR_RESPONSES, AskRequest, AskResponse, Citation, ErrorResponse
 
@@ -48,9 +49,12 @@ def to_citations(answer: Answer) -> list[Citation]:
         "rather than guessing."
     ),
     responses=_ERRORS,
+    response_model=AskResponse,
 )
-def ask(state: StateDep, request: AskRequest) -> AskResponse:
-    return run_ask(state.index, state.answerer, request.question, request.k, request.mode)
+def ask(state: StateDep, request: AskRequest) -> ModelResponse:
+    return ModelResponse(
+        run_ask(state.index, state.answerer, request.question, request.k, request.mode)
+    )
 
 
 def run_ask(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 from service.deps import IndexDep
+from service.responses import ModelResponse
 from service.schemas import (
     DEFAULT_K,
     ERROR_RESPONSES,
@@ -76,17 +77,20 @@ def run_search(index: NewsIndex, query: str, k: int, mode: Mode | None = None) -
     summary="Search news passages for many queries at once",
     description="Runs each query as `POST /search` would; their embeddings are computed together.",
     responses=_ERRORS,
+    response_model=BatchSearchResponse,
 )
-def search_batch(index: IndexDep, request: BatchSearchRequest) -> BatchSearchResponse:
+def search_batch(index: IndexDep, request: BatchSearchRequest) -> ModelResponse:
     started = time.perf_counter()
     batches = index.search_many(request.queries, request.k, request.mode)
     took_ms = round((time.perf_counter() - started) * 1000, 3)
-    return BatchSearchResponse(
-        took_ms=took_ms,
-        responses=[
-            SearchResponse(query=q, took_ms=took_ms, results=[to_result(h) for h in hits])
-            for q, hits in zip(request.queries, batches, strict=True)
-        ],
+    return ModelResponse(
+        BatchSearchResponse(
+            took_ms=took_ms,
+            responses=[
+                SearchResponse(query=q, took_ms=took_ms, results=[to_result(h) for h in hits])
+                for q, hits in zip(request.queries, batches, strict=True)
+            ],
+        )
     )
 
 
@@ -96,6 +100,7 @@ def search_batch(index: IndexDep, request: BatchSearchRequest) -> BatchSearchRes
     summary="Search news passages (query string)",
     description=_DESCRIPTION,
     responses=_ERRORS,
+    response_model=SearchResponse,
 )
 def search_get(
     index: IndexDep,
@@ -104,8 +109,8 @@ def search_get(
         int, Query(ge=1, le=MAX_K, description=f"Passages to return, 1 to {MAX_K}.")
     ] = DEFAULT_K,
     mode: Annotated[Mode | None, Query(description="dense, bm25 or hybrid (the default).")] = None,
-) -> SearchResponse:
-    return run_search(index, q, k, mode)
+) -> ModelResponse:
+    return ModelResponse(run_search(index, q, k, mode))
 
 
 @router.post(
@@ -114,6 +119,7 @@ def search_get(
     summary="Search news passages (JSON body)",
     description=_DESCRIPTION,
     responses=_ERRORS,
+    response_model=SearchResponse,
 )
-def search_post(index: IndexDep, request: SearchRequest) -> SearchResponse:
-    return run_search(index, request.query, request.k, request.mode)
+def search_post(index: IndexDep, request: SearchRequest) -> ModelResponse:
+    return ModelResponse(run_search(index, request.query, request.k, request.mode))
