@@ -7,6 +7,8 @@ A generative answerer can be added behind the same `Answerer` interface.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -60,6 +62,9 @@ class AnswerOptions:
     """Retrieved passages whose sentences are considered."""
     passage_weight: float = 0.3
     """How much the passage's own similarity adds to a sentence's: context helps short ones."""
+    sentence_cache: int = 8192
+    """Sentence embeddings kept (LRU, 1.5 KB each): the passages that answer one question
+    often answer the next, and their sentences need not be embedded again."""
 
 
 _QUESTION = re.compile(r"""\?["'”’)\]]*$""")
@@ -87,6 +92,8 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.options = options or AnswerOptions()
         self.knows = knows
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def candidates(self, hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
         """Distinct sentences of the top passages, as (hit, start, end) in the article.
@@ -108,13 +115,30 @@ class ExtractiveAnswerer:
                     found.append((hit, span.start, span.end))
         return found
 
+    def _embed(self, question: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The question's vector and the sentences', those seen lately from the cache; the
+        question and the sentences not cached are embedded in one call."""
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in known:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = self.embedder.embed([question, *missing])
+        known.update(zip(missing, fresh[1:], strict=True))
+        if self.options.sentence_cache:
+            with self._cache_lock:
+                self._cache.update(zip(missing, fresh[1:], strict=True))
+                while len(self._cache) > self.options.sentence_cache:
+                    self._cache.popitem(last=False)
+        return fresh[0], np.vstack([known[t] for t in texts])
+
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         sentences = self.candidates(hits)
         if not sentences:
             return Answer(None, False, 0.0, ())
         texts = [hit.document.text[s:e] for hit, s, e in sentences]
-        vectors = self.embedder.embed([question, *texts])
-        similarity = vectors[1:] @ vectors[0]
+        question_vector, sentence_vectors = self._embed(question, texts)
+        similarity = sentence_vectors @ question_vector
         weight = self.options.passage_weight
         context = np.array([hit.dense_score or 0.0 for hit, _, _ in sentences], dtype=np.float32)
         scores = (1 - weight) * similarity + weight * context

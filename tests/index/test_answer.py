@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from index.answer import ExtractiveAnswerer, unknown_names
+from index.answer import AnswerOptions, ExtractiveAnswerer, unknown_names
 from index.embedding import Embedder
 from index.engine import NewsIndex
+from tests.conftest import CountingEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,25 @@ def test_no_passages_means_no_answer(answerer: ExtractiveAnswerer) -> None:
     answer = answerer.answer("anything", [])
     assert not answer.answerable
     assert answer.quotes == ()
+
+
+def test_cached_sentences_give_the_same_answer_without_embedding_them_again(
+    embedder: Embedder, seed_index: NewsIndex
+) -> None:
+    counting = CountingEmbedder(embedder)
+    cached = ExtractiveAnswerer(counting, knows=seed_index.knows)
+    uncached = ExtractiveAnswerer(embedder, AnswerOptions(sentence_cache=0), knows=seed_index.knows)
+    question = "were kids evacuated?"
+    hits = seed_index.search(question, 5)
+    first = cached.answer(question, hits)
+    embedded_first = counting.embedded
+    second = cached.answer("were children evacuated from Kursk?", hits)
+    # The sentences are known now: only the new question is embedded.
+    assert counting.embedded == embedded_first + 1
+    for got, expected in [
+        (first, uncached.answer(question, hits)),
+        (second, uncached.answer("were children evacuated from Kursk?", hits)),
+    ]:
+        assert (got.text, got.answerable) == (expected.text, expected.answerable)
+        assert [(q.start, q.end) for q in got.quotes] == [(q.start, q.end) for q in expected.quotes]
+        assert got.confidence == pytest.approx(expected.confidence, abs=1e-5)
