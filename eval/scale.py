@@ -25,9 +25,11 @@ import numpy as np
 
 from eval.datasets import load_squad
 from eval.embed_cache import CachedEmbedder
+from index.chunking import split_sentences
 from index.documents import Document
 from index.embedding import Embedder
 from index.engine import NewsIndex
+from index.lexical import Bm25Index
 from index.store import FaissFlatStore, FaissIvfStore, all_cores
 from service.settings import Settings
 
@@ -57,10 +59,19 @@ class SizeResult:
 
 
 @dataclass
+class Bm25Result:
+    passages: int
+    build_s: float
+    median_ms: float
+    bytes_per_passage: float
+
+
+@dataclass
 class ScaleReport:
     queries: int
     real_passages: int
     sizes: list[SizeResult] = field(default_factory=list)
+    bm25: list[Bm25Result] = field(default_factory=list)
     bookkeeping_bytes_per_passage: float = 0.0
     bookkeeping_passages: int = 0
 
@@ -128,6 +139,25 @@ def measure_size(
     return result
 
 
+def measure_bm25(sentences: Sequence[str], questions: Sequence[str], n: int) -> Bm25Result:
+    """Byline's BM25 (bm25s, stemmed) over `n` passages of three random real sentences each,
+    queried with real questions for the 100 candidates hybrid search takes."""
+    rng = np.random.default_rng(n)
+    picks = rng.integers(0, len(sentences), size=(n, 3))
+    texts = [" ".join(sentences[i] for i in row) for row in picks]
+    lexical = Bm25Index()
+    started = time.perf_counter()
+    lexical.build(list(range(n)), texts)
+    build_s = time.perf_counter() - started
+    del texts
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        lexical.search(question, 100)
+        times.append((time.perf_counter() - started) * 1000)
+    return Bm25Result(n, build_s, statistics.median(times), lexical.nbytes() / n)
+
+
 def bookkeeping_bytes(documents: list[Document], embedder: Embedder) -> tuple[float, int]:
     """Python memory per passage of the engine (texts, spans, maps, BM25), vectors excluded."""
     settings = Settings()
@@ -160,6 +190,14 @@ def run(squad: Path, sizes: Sequence[int] = SIZES, questions: int = 1000) -> Sca
     report.bookkeeping_bytes_per_passage, report.bookkeeping_passages = per_passage, counted
     for n in sizes:
         report.sizes.append(measure_size(real, queries, n))
+    sentences = [
+        text[span.start : span.end]
+        for text in dataset.documents.values()
+        for span in split_sentences(text, 0, len(text))
+    ]
+    asked = list(dataset.queries.values())[:200]
+    for n in sizes:
+        report.bm25.append(measure_bm25(sentences, asked, n))
     return report
 
 
@@ -188,6 +226,19 @@ def render(report: ScaleReport) -> str:
             f"{size.passages:,}: deleting 1% took {size.delete_ms_per_passage:.3f} ms per "
             f"passage; {size.deleted_found_after} deleted passages found afterwards."
         )
+    lines += [
+        "",
+        "BM25 (bm25s, stemmed), passages of three random real sentences, 100 candidates:",
+        "",
+        "| passages | build s | median ms | bytes/passage |",
+        "|---|---|---|---|",
+    ]
+    for bm25 in report.bm25:
+        lines.append(
+            f"| {bm25.passages:,} | {bm25.build_s:.1f} | {bm25.median_ms:.2f} | "
+            f"{bm25.bytes_per_passage:,.0f} |"
+        )
+    lines.append("")
     lines.append(
         f"Engine bookkeeping (texts, spans, maps, BM25; vectors excluded): "
         f"{report.bookkeeping_bytes_per_passage:,.0f} bytes per passage, measured over "

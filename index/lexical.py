@@ -73,12 +73,26 @@ class Bm25Index:
         """Best `k` (scores, keys), best first; documents sharing no term are left out."""
         if self._retriever is None or not len(self._keys):
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        tokens = self._tokenize([query], ids=False)
-        k = min(k, len(self._keys))
-        # n_threads=0 runs in this thread; any other value starts a thread pool per query.
-        positions, scores = self._retriever.retrieve(tokens, k=k, show_progress=False, n_threads=0)
-        keep = scores[0] > 0
-        return scores[0][keep].astype(np.float32), self._keys[positions[0][keep]]
+        tokens = self._tokenize([query], ids=False)[0]  # type: ignore[index]
+        ids = self._retriever.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores = self._retriever.get_scores_from_ids(ids)
+        # Top k among the passages sharing a term: bm25s's own selection partitions every
+        # passage's score, 32 ms a query at a million passages against 0.7 ms for the scores.
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > k:
+            matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
+        best = matching[np.argsort(-scores[matching], kind="stable")]
+        return scores[best].astype(np.float32), self._keys[best]
+
+    def nbytes(self) -> int:
+        """Memory of the score matrix and keys (the vocabulary dictionary not counted)."""
+        if self._retriever is None:
+            return int(self._keys.nbytes)
+        scores = self._retriever.scores
+        arrays = (scores["data"], scores["indices"], scores["indptr"])
+        return int(self._keys.nbytes + sum(a.nbytes for a in arrays))
 
     def knows(self, word: str) -> bool:
         """Does the word (stemmed) occur in some indexed text? A stop word or a word with no

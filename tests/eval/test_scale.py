@@ -29,3 +29,11 @@ def test_a_small_scale_run_measures_recall_and_deletes() -> None:
     assert high.recall_at_10 >= 0.95
     assert result.deleted_found_after == 0
     assert result.flat_bytes_per_passage > 384 * 4
+
+
+def test_bm25_at_scale_is_built_and_searched() -> None:
+    sentences = [f"Troops advanced near village number {i} in the Kursk region." for i in range(50)]
+    result = scale.measure_bm25(sentences, ["Which village did troops reach?"], 2000)
+    assert result.passages == 2000
+    assert result.median_ms > 0
+    assert result.bytes_per_passage > 8  # at least the key of each passage

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bm25s
+import numpy as np
+
+from index.documents import Document
 from index.lexical import Bm25Index, Bm25Params
 
 TEXTS = [
@@ -46,3 +50,21 @@ def test_knows_words_of_the_corpus_only() -> None:
     assert index.knows("relocating")  # stems to a known term
     assert not index.knows("Olympics")
     assert index.knows("the")  # a stop word says nothing either way
+
+
+def test_search_ranks_as_bm25s_own_retrieval_does(seed_documents: list[Document]) -> None:
+    texts = [line for d in seed_documents for line in d.text.splitlines() if line.strip()]
+    index = Bm25Index()
+    index.build(list(range(100, 100 + len(texts))), texts)
+    retriever = index._retriever
+    assert retriever is not None
+    for query in ["Zakharova peace talks", "Kursk incursion troops", "children evacuated"]:
+        scores, keys = index.search(query, 10)
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=index._stemmer, show_progress=False
+        )
+        positions, expected = retriever.retrieve(tokens, k=10, show_progress=False)
+        keep = expected[0] > 0
+        np.testing.assert_allclose(scores, expected[0][keep], rtol=1e-6)
+        # Equal scores may come in either order; the passages are the same.
+        assert set(keys.tolist()) == {100 + int(p) for p in positions[0][keep]}
