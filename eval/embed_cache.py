@@ -9,35 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import Embedder, Vectors
+from index.embedding import Embedder, Vectors, WrappedEmbedder
 
 
-class CachedEmbedder:
+class CachedEmbedder(WrappedEmbedder):
     """Wraps an `Embedder`; vectors for texts seen before come from SQLite, not the model."""
 
     def __init__(self, inner: Embedder, path: Path) -> None:
-        self.inner = inner
+        super().__init__(inner)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)")
         self.hits = 0
         self.misses = 0
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def precision(self) -> str:
-        return self.inner.precision
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
 
     def _key(self, text: str) -> bytes:
         # fp32 vectors are the same from torch and ONNX; int8 ones are not.
@@ -66,9 +50,6 @@ class CachedEmbedder:
         for i, key in enumerate(keys):
             out[i] = np.frombuffer(found[key], dtype=np.float32)
         return out
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
     def close(self) -> None:
         self._db.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.embedding import Embedder, Vectors
+from index.embedding import Embedder, Vectors, WrappedEmbedder
 
 
 @dataclass(eq=False)
@@ -26,39 +26,20 @@ class _Job:
     error: BaseException | None = None
 
 
-class CoalescingEmbedder:
+class CoalescingEmbedder(WrappedEmbedder):
     """An `Embedder` that merges concurrent small calls (queries) into one call of `inner`.
 
     Calls of more than `max_texts` texts (indexing) go straight to `inner`.
     """
 
     def __init__(self, inner: Embedder, *, max_texts: int = 32) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.max_texts = max_texts
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
         self._leading = False
         self.calls = 0
         """Model calls made for coalesced texts (less than the callers, under load)."""
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def precision(self) -> str:
-        return self.inner.precision
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         if len(texts) > self.max_texts or not texts:

@@ -51,6 +51,35 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
+class WrappedEmbedder:
+    """An `Embedder` that hands everything to `inner`; wrappers override what they change."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def precision(self) -> str:
+        return self.inner.precision
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        return self.inner.embed(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
 def resolve_model(name: str) -> tuple[str, str, bool]:
     """Map a configured model to (model id for the manifest, what to load, local only).
 

@@ -75,26 +75,17 @@ def _read(path: Path, dimension: int) -> Any:
     return index
 
 
-class FaissFlatStore:
-    """Exact search: `IndexIDMap2` over `IndexFlatIP`. Right for up to a few hundred
-    thousand passages; the ids let one document's passages be removed alone."""
+class _FaissStore:
+    """What a FAISS index with ids does for any `VectorStore`: the subclasses choose the
+    index and how it is built and loaded."""
 
-    kind: ClassVar[str] = "faiss-flat-ip"
+    kind: ClassVar[str]
     FILE = "vectors.faiss"
-
-    def __init__(self, dimension: int, index: Any = None) -> None:
-        self._index = (
-            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        )
-        self._dimension = dimension
-
-    @classmethod
-    def load(cls, directory: Path, dimension: int) -> FaissFlatStore:
-        return cls(dimension, _read(directory / cls.FILE, dimension))
+    _index: Any
 
     @property
     def dimension(self) -> int:
-        return self._dimension
+        return int(self._index.d)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -111,9 +102,8 @@ class FaissFlatStore:
     def remove(self, ids: Ids) -> int:
         if not len(ids):
             return 0
-        # The SWIG wrapper takes an id array or an IDSelector; the stubs know only the latter.
-        removed = self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
-        return int(removed)
+        # The SWIG wrapper takes an id array as well as an IDSelector.
+        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
 
     def search(self, queries: Vectors, k: int) -> tuple[Vectors, Ids]:
         k = max(1, min(k, len(self)))
@@ -127,6 +117,22 @@ class FaissFlatStore:
     def save(self, directory: Path) -> list[str]:
         faiss.write_index(self._index, str(directory / self.FILE))
         return [self.FILE]
+
+
+class FaissFlatStore(_FaissStore):
+    """Exact search: `IndexIDMap2` over `IndexFlatIP`. Right for up to a few hundred
+    thousand passages; the ids let one document's passages be removed alone."""
+
+    kind: ClassVar[str] = "faiss-flat-ip"
+
+    def __init__(self, dimension: int, index: Any = None) -> None:
+        self._index = (
+            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        )
+
+    @classmethod
+    def load(cls, directory: Path, dimension: int) -> FaissFlatStore:
+        return cls(dimension, _read(directory / cls.FILE, dimension))
 
 
 StoreKind = Literal["auto", "flat", "ivf"]
@@ -149,13 +155,12 @@ class StorePolicy:
         return self.kind == "ivf" or (self.kind == "auto" and passages >= self.ivf_threshold)
 
 
-class FaissIvfStore:
+class FaissIvfStore(_FaissStore):
     """Approximate search: `IndexIVFFlat` (inner product) with a hash-table direct map, so
     vectors can be removed and read back by id. Lists are trained once, on the vectors the
     store is built from; `byline index --rebuild` trains them again."""
 
     kind: ClassVar[str] = "faiss-ivf-flat-ip"
-    FILE = "vectors.faiss"
 
     def __init__(self, index: Any, nprobe: int = DEFAULT_NPROBE) -> None:
         self._index = index
@@ -194,42 +199,8 @@ class FaissIvfStore:
         return cls(index, nprobe)
 
     @property
-    def dimension(self) -> int:
-        return int(self._index.d)
-
-    @property
     def lists(self) -> int:
         return int(self._index.nlist)
-
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
-
-    def add(self, ids: Ids, vectors: Vectors) -> None:
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        if len(ids):
-            self._index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32),
-                np.ascontiguousarray(ids, dtype=np.int64),
-            )
-
-    def remove(self, ids: Ids) -> int:
-        if not len(ids):
-            return 0
-        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
-
-    def search(self, queries: Vectors, k: int) -> tuple[Vectors, Ids]:
-        k = max(1, min(k, len(self)))
-        scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return scores, ids
-
-    def reconstruct(self, ids: Ids) -> Vectors:
-        vectors = self._index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
-        return np.asarray(vectors, dtype=np.float32)
-
-    def save(self, directory: Path) -> list[str]:
-        faiss.write_index(self._index, str(directory / self.FILE))
-        return [self.FILE]
 
 
 def flat_contents(store: FaissFlatStore) -> tuple[Ids, Vectors]:
