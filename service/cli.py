@@ -10,7 +10,6 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from eval.report import write_json
 from index import persistence
 from index.documents import load_documents
 from index.embedding import Embedder
@@ -301,6 +300,7 @@ def bench_command(
 ) -> None:
     """Measure indexing, start-up, HTTP latency and throughput (wrk) and memory; print a table."""
     from eval import bench
+    from eval.report import write_json
 
     settings = _settings()
     report = bench.run(
@@ -329,6 +329,7 @@ def scale_command(
 ) -> None:
     """Vector search at 10k-1M passages: latency, recall@10 against exact, memory, deletes."""
     from eval import scale
+    from eval.report import write_json
 
     try:
         counts = [int(s) for s in sizes.split(",")]
@@ -349,6 +350,7 @@ def soak_command(
 ) -> None:
     """Mixed search, ask and write load against a real server; errors, latency and memory."""
     from eval import soak
+    from eval.report import write_json
 
     settings = _settings()
     report = soak.run(settings.seeds_dir, seconds=seconds, clients=clients)
