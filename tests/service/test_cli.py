@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -83,3 +85,13 @@ def test_serve_answers_over_real_http(seed_index_dir: Path) -> None:
         )
     assert response.status_code == 200
     assert any("Zakharova" in r["text"] for r in response.json()["results"][:3])
+
+
+def test_the_service_runs_without_the_eval_package() -> None:
+    # The Docker image ships index/ and service/ only (see Dockerfile).
+    code = (
+        "import sys, service.cli, service.app, service.mcp_server; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'eval'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
