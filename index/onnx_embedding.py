@@ -10,6 +10,7 @@ with VNNI or on ARM.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -68,6 +69,7 @@ class ExportMeta:
         )
 
 
+@functools.cache
 def int8_variant() -> str:
     """The quantization this CPU runs fast and without saturation: 'vnni', 'arm64' or 'avx2'."""
     machine = platform.machine().lower()

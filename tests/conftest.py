@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from index.chunking import ChunkingParams
 from index.documents import Document, load_documents
-from index.embedding import Embedder, Vectors
+from index.embedding import Embedder, Vectors, WrappedEmbedder
 from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
@@ -66,23 +66,16 @@ def seed_index_dir(seed_index: NewsIndex, tmp_path_factory: pytest.TempPathFacto
     return directory
 
 
-class CountingEmbedder:
+class CountingEmbedder(WrappedEmbedder):
     """The real embedder, counting the texts it embeds (to prove what is not re-embedded)."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.embedded = 0
-        self.model_id = inner.model_id
-        self.dimension = inner.dimension
-        self.max_tokens = inner.max_tokens
-        self.precision = inner.precision
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         self.embedded += len(texts)
         return self.inner.embed(texts, progress=progress)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
 
 def wait_ready(client: TestClient, timeout: float = 60.0) -> None:

@@ -9,19 +9,17 @@ import numpy as np
 import pytest
 
 from index.coalesce import CoalescingEmbedder
-from index.embedding import Embedder, Vectors
+from index.embedding import Embedder, Vectors, WrappedEmbedder
 
 QUERIES = [f"what happened in Kursk on day {i}?" for i in range(16)]
 
 
-class SlowFirstCall:
+class SlowFirstCall(WrappedEmbedder):
     """The real embedder, whose first call lingers so that other callers queue up behind it
     (a test double for a busy model); it fails on the text 'boom'."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.model_id, self.dimension = inner.model_id, inner.dimension
-        self.precision, self.max_tokens = inner.precision, inner.max_tokens
+        super().__init__(inner)
         self.batches: list[int] = []
         self._first = True
 
@@ -33,9 +31,6 @@ class SlowFirstCall:
             raise RuntimeError("the model failed")
         self.batches.append(len(texts))
         return self.inner.embed(texts)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
 
 def test_concurrent_callers_share_model_calls_and_get_their_own_vectors(

@@ -3,14 +3,13 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import Embedder, Vectors
+from index.embedding import Embedder, WrappedEmbedder
 from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
@@ -49,24 +48,17 @@ def test_health_and_ready(client: TestClient, seed_index: NewsIndex) -> None:
     }
 
 
-class GatedEmbedder:
+class GatedEmbedder(WrappedEmbedder):
     """The real embedder, whose loading waits for a gate (to observe the loading state)."""
 
     def __init__(self, inner: Embedder, gate: threading.Event) -> None:
-        self.inner, self.gate = inner, gate
-        self.model_id, self.dimension = inner.model_id, inner.dimension
-        self.precision = inner.precision
+        super().__init__(inner)
+        self.gate = gate
 
     @property
     def max_tokens(self) -> int:
         self.gate.wait(30)
         return self.inner.max_tokens
-
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
-        return self.inner.embed(texts, progress=progress)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
 
 def test_ready_is_503_until_the_index_is_loaded(embedder: Embedder, index_dir: Path) -> None:
