@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Programs the tests use besides Python packages: strace (what the server connects to), wrk (load).
+## Programs the tests use besides Python packages: strace (what the server connects to), wrk (load),
+## Chromium (the search page, driven by Playwright: its own browser download cannot work offline).
 install-tools:
-	command -v strace >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq strace wrk; }
+	command -v strace >/dev/null && command -v wrk >/dev/null && command -v chromium >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq strace wrk chromium; }
 
 ## Index the seed articles (incremental: unchanged articles are not embedded again).
 index: install
