@@ -7,19 +7,19 @@ A generative answerer can be added behind the same `Answerer` interface.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from index.archive import Passage
+from index.caching import CachedEmbedder
 from index.chunking import split_sentences
 from index.cleaning import normalize_for_comparison
 from index.documents import Document
 from index.embedding import Embedder
-from index.engine import Hit, Passage
+from index.engine import Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,9 @@ class ExtractiveAnswerer:
         options: AnswerOptions | None = None,
         knows: Callable[[str], bool] | None = None,
     ) -> None:
-        self.embedder = embedder
         self.options = options or AnswerOptions()
+        self.embedder = CachedEmbedder(embedder, self.options.sentence_cache)
         self.knows = knows
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
 
     def candidates(self, hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
         """Distinct sentences of the top passages, as (hit, start, end) in the article.
@@ -115,29 +113,14 @@ class ExtractiveAnswerer:
                     found.append((hit, span.start, span.end))
         return found
 
-    def _embed(self, question: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The question's vector and the sentences', those seen lately from the cache; the
-        question and the sentences not cached are embedded in one call."""
-        with self._cache_lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
-            for text in known:
-                self._cache.move_to_end(text)
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        fresh = self.embedder.embed([question, *missing])
-        known.update(zip(missing, fresh[1:], strict=True))
-        if self.options.sentence_cache:
-            with self._cache_lock:
-                self._cache.update(zip(missing, fresh[1:], strict=True))
-                while len(self._cache) > self.options.sentence_cache:
-                    self._cache.popitem(last=False)
-        return fresh[0], np.vstack([known[t] for t in texts])
-
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         sentences = self.candidates(hits)
         if not sentences:
             return Answer(None, False, 0.0, ())
         texts = [hit.document.text[s:e] for hit, s, e in sentences]
-        question_vector, sentence_vectors = self._embed(question, texts)
+        # One model call for the question and the sentences not seen lately.
+        vectors = self.embedder.embed([question, *texts])
+        question_vector, sentence_vectors = vectors[0], vectors[1:]
         similarity = sentence_vectors @ question_vector
         weight = self.options.passage_weight
         context = np.array([hit.dense_score or 0.0 for hit, _, _ in sentences], dtype=np.float32)

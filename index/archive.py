@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from index.documents import Document
+from index.errors import IndexMismatchError
 from index.fusion import Fusion, Mode
 
 Keys = NDArray[np.int64]
@@ -151,6 +152,51 @@ class CompactionReport:
     bytes_after: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+
+def _rebuild(where: str) -> str:
+    return f"rebuild it with `byline index --rebuild --index-dir {where}`"
+
+
+def check_model(stored: ArchiveInfo, model: str, where: str) -> None:
+    """Refuse an archive built with another model; cheap enough to run before loading one."""
+    if stored.model != model:
+        raise IndexMismatchError(
+            f"the index in {where} was built with model {stored.model!r}, but the configured "
+            f"model is {model!r}. Set BYLINE_MODEL={stored.model} to use it, or {_rebuild(where)}"
+        )
+
+
+def check_compatible(stored: ArchiveInfo, configured: ArchiveInfo, where: str) -> None:
+    """Refuse an archive built with another model, precision, chunking or BM25 setup; the
+    message says what differs and how to resolve it."""
+    family = {"precision": stored.precision.split("-")[0]}
+    if stored.model_copy(update=family) == configured.model_copy(
+        update={"precision": configured.precision.split("-")[0]}
+    ):
+        return  # int8 vectors of different CPUs differ too, but too little to matter
+    rebuild = _rebuild(where)
+    check_model(stored, configured.model, where)
+    if stored.dimension != configured.dimension:
+        raise IndexMismatchError(
+            f"the index in {where} holds {stored.dimension}-dimensional vectors, but the "
+            f"configured model makes {configured.dimension}; {rebuild}"
+        )
+    if stored.precision.split("-")[0] != configured.precision.split("-")[0]:
+        raise IndexMismatchError(
+            f"the index in {where} holds {stored.precision} embeddings, but the configured "
+            f"embedder makes {configured.precision} ones. Set "
+            f"BYLINE_EMBED_PRECISION={stored.precision.split('-')[0]} to use it, or {rebuild}"
+        )
+    differing = {
+        name: (getattr(stored, name), getattr(configured, name))
+        for name in ArchiveInfo.model_fields
+        if getattr(stored, name) != getattr(configured, name)
+    }
+    raise IndexMismatchError(
+        f"the index in {where} was built with other chunking or BM25 settings "
+        f"(stored, configured: {differing}); {rebuild}"
+    )
 
 
 class ArchiveView(Protocol):

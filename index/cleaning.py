@@ -6,6 +6,7 @@ built from them can be traced back to the exact characters of its article.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -178,3 +179,9 @@ def clean(text: str, *, publisher: str | None = None) -> CleanedText:
         seen.add(key)
         blocks.append(Block(s, e, run))
     return CleanedText(tuple(blocks), title)
+
+
+def fingerprint(text: str) -> int:
+    """A 63-bit fingerprint of a passage's normalized text: equal ones are one fact."""
+    digest = hashlib.blake2b(normalize_for_comparison(text).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,20 @@ class Document:
 
     def metadata(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in _METADATA_FIELDS}
+
+
+def published_timestamp(published: str | None) -> int | None:
+    """Unix seconds of an ISO 8601 date or date-time (UTC when no offset is given);
+    None when there is no date or it cannot be read as one."""
+    if not published:
+        return None
+    try:
+        moment = datetime.fromisoformat(published.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
 
 
 def text_checksum(text: str) -> str:

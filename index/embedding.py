@@ -161,24 +161,3 @@ class SentenceTransformerEmbedder:
             list(texts), add_special_tokens=False, truncation=False, verbose=False
         )
         return [len(ids) for ids in encoded["input_ids"]]
-
-
-def load_embedder(
-    model: str = DEFAULT_MODEL,
-    *,
-    backend: Backend = "onnx",
-    precision: Precision = "fp32",
-    cache_dir: Path = Path("data/models"),
-    batch_size: int = 32,
-    threads: int = 0,
-) -> Embedder:
-    """The configured embedder. ONNX is the default: same vectors, a quarter of the latency."""
-    if backend == "torch":
-        if precision != "fp32":
-            raise ModelLoadError("int8 precision needs the onnx backend")
-        return SentenceTransformerEmbedder(model, batch_size=batch_size)
-    from index.onnx_embedding import OnnxEmbedder
-
-    return OnnxEmbedder(
-        model, cache_dir=cache_dir, precision=precision, batch_size=batch_size, threads=threads
-    )

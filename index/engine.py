@@ -1,70 +1,62 @@
-"""The searchable news index: documents in, attributed passages out."""
+"""The searchable news index: documents in, attributed passages out.
+
+`NewsIndex` cleans, chunks and embeds articles, hands them to an `Archive` (index/archive.py:
+where they are stored and searched), and turns what a search finds into hits: passages with
+their documents, duplicates folded into `also_in`. It holds no lock while it embeds, and a
+search reads one archive view from start to end.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+import math
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
-from index import persistence
+from index.archive import (
+    Archive,
+    ArchiveInfo,
+    ArchiveView,
+    Candidate,
+    DocumentOrder,
+    IndexedDocument,
+    NewVersion,
+    Passage,
+    PublisherStats,
+    SearchFilter,
+    check_compatible,
+)
+from index.caching import CachedEmbedder
 from index.chunking import ChunkingParams, chunk
-from index.cleaning import CLEANING_VERSION, CleanedText, clean, normalize_for_comparison
+from index.cleaning import CleanedText, clean, fingerprint
+from index.config import IndexConfig
 from index.documents import Document
 from index.embedding import Embedder
-from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
-from index.fusion import Mode, convex_fusion, ranked, reciprocal_rank_fusion
-from index.lexical import Bm25Index, Bm25Params
-from index.persistence import Bm25Info, ChunkingInfo, Counts, Manifest, ModelInfo
-from index.store import (
-    FaissFlatStore,
-    FaissIvfStore,
-    StorePolicy,
-    VectorStore,
-    flat_contents,
-    load_store,
-)
+from index.errors import DocumentNotFoundError
+from index.fusion import Mode
 
 log = logging.getLogger(__name__)
 
-_DOCUMENTS_FILE = "documents.jsonl"
+__all__ = [
+    "Change",
+    "Hit",
+    "IndexedDocument",
+    "IngestResult",
+    "NewsIndex",
+    "Passage",
+    "temporary_index",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """A span of one document's original text: `document.text[start:end]` is the passage."""
-
-    doc_id: str
-    ordinal: int
-    start: int
-    end: int
-
-    @property
-    def passage_id(self) -> str:
-        return f"{self.doc_id}#{self.ordinal}"
-
-    @property
-    def key(self) -> int:
-        """Stable 63-bit id of the passage in the vector store."""
-        digest = hashlib.blake2b(self.passage_id.encode("utf-8"), digest_size=8).digest()
-        return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedDocument:
-    document: Document
-    passages: tuple[Passage, ...]
-
-    def passage_text(self, passage: Passage) -> str:
-        return self.document.text[passage.start : passage.end]
+Sort = Literal["relevance", "date"]
+_DAY = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,24 +79,6 @@ class Hit:
         return self.document.text[self.passage.start : self.passage.end]
 
 
-@dataclass(frozen=True, slots=True)
-class SearchOptions:
-    """How queries are answered; query-time only, so not part of the manifest."""
-
-    mode: Mode = Mode.HYBRID
-    fusion: str = "convex"
-    """"convex" (weighted min-max normalized scores) or "rrf" (reciprocal rank fusion)."""
-    dense_weight: float = 0.7
-    """Tuned on the seed questions (news); SciFact train prefers 0.5 (see README)."""
-    rrf_k: int = 60
-    candidates: int = 100
-    """Passages taken from each retriever before fusion and collapsing."""
-    duplicate_cosine: float = 0.9
-    """Passages whose vectors are at least this similar are one fact."""
-    query_cache: int = 1024
-    """Query embeddings kept for repeated queries (0: none)."""
-
-
 class Change(StrEnum):
     ADDED = "added"
     REPLACED = "replaced"
@@ -120,449 +94,278 @@ class IngestResult:
 
 
 class NewsIndex:
-    """Documents, their passages and their vectors, kept consistent with each other.
+    """Articles in an archive, searched by meaning and by keywords, with exact spans."""
 
-    Writes are serialized; a search never sees a write half-applied, because the expensive
-    part of a write (cleaning, chunking, embedding) runs before it takes the state lock and
-    the state change itself is a few dictionary and FAISS operations under that lock.
-    """
-
-    def __init__(
-        self,
-        embedder: Embedder,
-        params: ChunkingParams,
-        store: VectorStore | None = None,
-        *,
-        bm25: Bm25Params | None = None,
-        options: SearchOptions | None = None,
-        store_policy: StorePolicy | None = None,
-    ) -> None:
+    def __init__(self, archive: Archive, embedder: Embedder, config: IndexConfig) -> None:
+        self.archive = archive
         self.embedder = embedder
-        self.params = params
-        self.options = options or SearchOptions()
-        self.store_policy = store_policy or StorePolicy()
-        self._store: VectorStore = store or FaissFlatStore(embedder.dimension)
-        self._lexical = Bm25Index(bm25)
-        self._documents: dict[str, IndexedDocument] = {}
-        self._by_key: dict[int, Passage] = {}
-        self._comparable: dict[int, str] = {}
-        self._write_lock = threading.Lock()
-        self._state_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.config = config
+        self.options = config.search
+        self.params: ChunkingParams = config.chunking(embedder.max_tokens)
+        self._queries = CachedEmbedder(embedder, config.search.query_cache)
+        stored = archive.info()
+        if stored is not None:
+            check_compatible(stored, self.info, str(self.where))
+
+    @classmethod
+    def open(cls, config: IndexConfig, embedder: Embedder) -> NewsIndex:
+        """The configured archive, created empty if there is none yet."""
+        from index.migration import migrate_if_needed
+
+        if config.backend == "embedded":
+            migrate_if_needed(config, embedder)
+        return cls(config.open_archive(embedder.dimension), embedder, config)
+
+    @property
+    def where(self) -> str:
+        if self.config.backend == "milvus" and self.config.milvus is not None:
+            return f"Milvus at {self.config.milvus.uri}"
+        return str(self.config.index_dir)
+
+    @property
+    def info(self) -> ArchiveInfo:
+        """What this configuration builds; an archive built otherwise is refused."""
+        return self.config.archive_info(self.embedder)
+
+    def close(self) -> None:
+        self.archive.close()
 
     # -- reading -------------------------------------------------------------------------
 
+    def view(self) -> ArchiveView:
+        return self.archive.view()
+
     @property
     def document_count(self) -> int:
-        return len(self._documents)
+        return self.archive.view().document_count
 
     @property
     def passage_count(self) -> int:
-        return len(self._by_key)
+        return self.archive.view().passage_count
 
     def documents(self) -> list[IndexedDocument]:
-        """All documents, ordered by id."""
-        with self._state_lock:
-            return self._sorted_documents()
+        """Every current document, ordered by id."""
+        return self.archive.view().documents()[0]
 
-    def _sorted_documents(self) -> list[IndexedDocument]:
-        return [self._documents[doc_id] for doc_id in sorted(self._documents)]
+    def page(
+        self,
+        search_filter: SearchFilter | None = None,
+        order: DocumentOrder = DocumentOrder.ID,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[IndexedDocument], int]:
+        """A page of the documents matching the filter, and how many match."""
+        return self.archive.view().documents(search_filter, order, limit, offset)
 
     def get(self, doc_id: str) -> IndexedDocument:
-        try:
-            return self._documents[doc_id]
-        except KeyError:
-            raise DocumentNotFoundError(doc_id) from None
+        found = self.archive.view().document(doc_id)
+        if found is None:
+            raise DocumentNotFoundError(doc_id)
+        return found
 
-    def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
+    def publishers(self) -> list[PublisherStats]:
+        return self.archive.view().publishers()
+
+    def undated_documents(self) -> int:
+        return self.archive.view().undated_documents()
+
+    def knows(self, word: str) -> bool:
+        """Does any indexed passage contain this word (after stemming)?"""
+        return self.archive.view().knows(word)
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        mode: Mode | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        sort: Sort = "relevance",
+        recency_half_life_days: float | None = None,
+        now: float | None = None,
+    ) -> list[Hit]:
         """The `k` best passages for the query, best first, one per fact.
 
         Passages that say the same thing (equal after normalization, or vectors at least
         `duplicate_cosine` similar) are folded into the best of them before `k` is applied.
         """
-        return self.search_many([query], k, mode)[0]
+        return self.search_many(
+            [query],
+            k,
+            mode,
+            search_filter,
+            sort=sort,
+            recency_half_life_days=recency_half_life_days,
+            now=now,
+        )[0]
 
     def search_many(
-        self, queries: Sequence[str], k: int, mode: Mode | None = None
+        self,
+        queries: Sequence[str],
+        k: int,
+        mode: Mode | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        sort: Sort = "relevance",
+        recency_half_life_days: float | None = None,
+        now: float | None = None,
     ) -> list[list[Hit]]:
         """`search` for several queries, their embeddings computed in one model call."""
         mode = mode or self.options.mode
         vectors = self.query_vectors(queries) if mode != Mode.BM25 else None
-        with self._state_lock:
-            return [
-                self._search_one(query, None if vectors is None else vectors[i : i + 1], k, mode)
-                for i, query in enumerate(queries)
-            ]
+        view = self.archive.view()
+        results = []
+        for i, query in enumerate(queries):
+            vector = None if vectors is None else vectors[i : i + 1]
+            depth = max(self.options.candidates, k)
+            found = view.search(query, vector, mode, depth, search_filter, self.options.fusion)
+            if recency_half_life_days:
+                found = _with_recency(view, found, recency_half_life_days, now or time.time())
+            hits = self._fold(view, found, vector, k)
+            if sort == "date":
+                hits = _by_date(view, hits)
+            results.append(hits)
+        return results
 
     def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
-        """Query embeddings, from a small LRU cache where the same query was seen lately."""
-        with self._cache_lock:
-            cached = {q: self._query_cache[q] for q in queries if q in self._query_cache}
-            for query in cached:
-                self._query_cache.move_to_end(query)
-        missing = list(dict.fromkeys(q for q in queries if q not in cached))
-        if missing:
-            fresh = self.embedder.embed(missing)
-            with self._cache_lock:
-                for query, vector in zip(missing, fresh, strict=True):
-                    cached[query] = vector
-                    if self.options.query_cache:
-                        self._query_cache[query] = vector
-                while len(self._query_cache) > self.options.query_cache:
-                    self._query_cache.popitem(last=False)
-        return np.vstack([cached[q] for q in queries])
+        """Query embeddings, from the LRU cache where the same query was seen lately."""
+        return self._queries.embed(queries)
 
-    def _search_one(self, query: str, vector: np.ndarray | None, k: int, mode: Mode) -> list[Hit]:
-        """One query's retrieval, fusion and folding; call with the state lock held."""
-        if not self._by_key:
-            return []
-        depth = max(self.options.candidates, k)
-        dense: dict[int, float] = {}
-        if vector is not None:
-            scores, keys = self._store.search(vector, depth)
-            # FAISS pads with id -1 when it holds fewer than `depth` vectors.
-            dense = {int(i): float(s) for s, i in zip(scores[0], keys[0], strict=True) if i >= 0}
-        lexical: dict[int, float] = {}
-        if mode != Mode.DENSE:
-            scores, keys = self._lexical.search(query, depth)
-            lexical = {int(i): float(s) for s, i in zip(scores, keys, strict=True)}
-        fused = self._fuse(dense, lexical) if mode == Mode.HYBRID else dense or lexical
-        return self._collapse(ranked(fused), vector, k)
-
-    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
-        if self.options.fusion == "rrf":
-            return reciprocal_rank_fusion(
-                [[key for key, _ in ranked(dense)], [key for key, _ in ranked(lexical)]],
-                self.options.rrf_k,
-            )
-        return convex_fusion(dense, lexical, self.options.dense_weight)
-
-    def _collapse(
-        self, candidates: list[tuple[int, float]], query: np.ndarray | None, k: int
+    def _fold(
+        self, view: ArchiveView, found: list[Candidate], query: np.ndarray | None, k: int
     ) -> list[Hit]:
         """Walk the ranking, folding each passage into an earlier one that says the same.
 
         Candidates after the k-th fact are still walked, so that `also_in` is complete.
         """
-        if not candidates:
+        if not found:
             return []
+        keys = np.array([c.key for c in found], dtype=np.int64)
+        vectors = view.vectors(keys)
+        prints = view.fingerprints(keys)
         kept: list[tuple[int, float, list[int], float | None]] = []
         kept_rows: list[int] = []
-        kept_texts: dict[str, int] = {}
-        vectors = self._store.reconstruct(np.array([key for key, _ in candidates], dtype=np.int64))
-        for row, (key, score) in enumerate(candidates):
-            normalized = self._comparable_text(key)
-            twin = kept_texts.get(normalized)
+        kept_prints: dict[int, int] = {}
+        for row, candidate in enumerate(found):
+            twin = kept_prints.get(int(prints[row]))
             if twin is None and kept_rows:
                 similarity = vectors[kept_rows] @ vectors[row]
                 best = int(np.argmax(similarity))
                 if similarity[best] >= self.options.duplicate_cosine:
                     twin = best
             if twin is not None:
-                kept[twin][2].append(key)
+                kept[twin][2].append(candidate.key)
             elif len(kept) < k:
-                kept_texts[normalized] = len(kept)
+                kept_prints[int(prints[row])] = len(kept)
                 cosine = float(vectors[row] @ query[0]) if query is not None else None
-                kept.append((key, score, [], cosine))
+                kept.append((candidate.key, candidate.score, [], cosine))
                 kept_rows.append(row)
+        wanted = [key for key, _, folded, _ in kept for key in (key, *folded)]
+        resolved = dict(zip(wanted, view.passages(wanted), strict=True))
         hits = []
         for rank, (key, score, folded, cosine) in enumerate(kept, start=1):
-            passage = self._by_key[key]
-            also_in = tuple((self._by_key[f], self._document_of(self._by_key[f])) for f in folded)
-            hits.append(Hit(rank, score, passage, self._document_of(passage), also_in, cosine))
+            passage, document = resolved[key]
+            also_in = tuple(resolved[f] for f in folded)
+            hits.append(Hit(rank, score, passage, document, also_in, cosine))
         return hits
-
-    def _comparable_text(self, key: int) -> str:
-        """The passage's text as duplicates are compared, computed once per passage."""
-        normalized = self._comparable.get(key)
-        if normalized is None:
-            passage = self._by_key[key]
-            normalized = normalize_for_comparison(
-                self._documents[passage.doc_id].passage_text(passage)
-            )
-            self._comparable[key] = normalized
-        return normalized
-
-    def knows(self, word: str) -> bool:
-        """Does any indexed passage contain this word (after stemming)?"""
-        return self._lexical.knows(word)
-
-    def _document_of(self, passage: Passage) -> Document:
-        return self._documents[passage.doc_id].document
 
     # -- writing -------------------------------------------------------------------------
 
     def passages_for(
         self, document: Document, cleaned: CleanedText | None = None
-    ) -> tuple[Passage, ...]:
-        """Clean and chunk a document into passages (no embedding)."""
+    ) -> tuple[tuple[int, int], ...]:
+        """Clean and chunk a document into passage spans (no embedding)."""
         if cleaned is None:
             cleaned = clean(document.text, publisher=document.publisher)
         spans = chunk(document.text, cleaned.blocks, self.embedder.count_tokens, self.params)
-        return tuple(Passage(document.doc_id, i, s.start, s.end) for i, s in enumerate(spans))
+        return tuple((s.start, s.end) for s in spans)
 
     def upsert(
         self, documents: Sequence[Document], *, progress: bool = False
     ) -> list[IngestResult]:
-        """Add new documents, replace changed ones; an unchanged text is not embedded again."""
-        with self._write_lock:
-            results: list[IngestResult] = []
-            to_embed: list[IndexedDocument] = []
-            metadata_only: list[IndexedDocument] = []
-            for given in documents:
-                cleaned = clean(given.text, publisher=given.publisher)
-                document = _with_default_title(given, cleaned)
-                existing = self._documents.get(document.doc_id)
-                if existing and existing.document.checksum == document.checksum:
-                    if existing.document == document:
-                        results.append(
-                            IngestResult(document.doc_id, len(existing.passages), Change.UNCHANGED)
-                        )
-                    else:
-                        metadata_only.append(IndexedDocument(document, existing.passages))
-                        results.append(
-                            IngestResult(
-                                document.doc_id, len(existing.passages), Change.METADATA_UPDATED
-                            )
-                        )
+        """Add new documents, replace changed ones; an unchanged text is not embedded again.
+        Durable when it returns; the cost is that of these documents, not of the archive."""
+        view = self.archive.view()
+        results: list[IngestResult] = []
+        versions: list[NewVersion] = []
+        needs_vectors: list[bool] = []
+        texts: list[str] = []
+        for given in documents:
+            cleaned = clean(given.text, publisher=given.publisher)
+            document = _with_default_title(given, cleaned)
+            existing = view.document(document.doc_id)
+            if existing and existing.document.checksum == document.checksum:
+                count = len(existing.passages)
+                if existing.document == document:
+                    results.append(IngestResult(document.doc_id, count, Change.UNCHANGED))
                     continue
-                indexed = IndexedDocument(document, self.passages_for(document, cleaned))
-                to_embed.append(indexed)
-                change = Change.REPLACED if existing else Change.ADDED
-                results.append(IngestResult(document.doc_id, len(indexed.passages), change))
-            texts = [d.passage_text(p) for d in to_embed for p in d.passages]
-            vectors = self.embedder.embed(texts, progress=progress)
-            lexical = self._lexical
-            if to_embed:
-                replaced = {d.document.doc_id for d in to_embed}
-                unchanged = [d for i, d in self._documents.items() if i not in replaced]
-                lexical = self._build_lexical(unchanged + to_embed)
-            with self._state_lock:
-                for indexed in metadata_only:
-                    self._documents[indexed.document.doc_id] = indexed
-                offset = 0
-                for indexed in to_embed:
-                    count = len(indexed.passages)
-                    self._replace(indexed, vectors[offset : offset + count])
-                    offset += count
-                self._lexical = lexical
-                self._switch_store_if_due()
-            return results
-
-    def _switch_store_if_due(self) -> None:
-        """Move from exact to IVF search when the policy says so; call under the state lock.
-
-        Training takes seconds at a million passages, and happens once: later writes add to
-        the trained lists.
-        """
-        store = self._store
-        if isinstance(store, FaissFlatStore) and self.store_policy.wants_ivf(len(store)):
-            ids, vectors = flat_contents(store)
-            if len(ids):
-                self._store = FaissIvfStore.build(ids, vectors, self.store_policy.nprobe)
-                log.info(
-                    "vector store: IVF with %d lists for %d passages (BYLINE_INDEX_KIND=%s)",
-                    self._store.lists,
-                    len(ids),
-                    self.store_policy.kind,
+                spans = tuple((p.start, p.end) for p in existing.passages)
+                prints = np.array(
+                    [fingerprint(existing.passage_text(p)) for p in existing.passages]
                 )
+                versions.append(NewVersion(document, spans, None, prints.astype(np.int64)))
+                needs_vectors.append(False)
+                results.append(IngestResult(document.doc_id, count, Change.METADATA_UPDATED))
+                continue
+            spans = self.passages_for(document, cleaned)
+            passage_texts = [document.text[s:e] for s, e in spans]
+            prints = np.array([fingerprint(t) for t in passage_texts], dtype=np.int64)
+            versions.append(NewVersion(document, spans, None, prints))
+            needs_vectors.append(True)
+            texts += passage_texts
+            change = Change.REPLACED if existing else Change.ADDED
+            results.append(IngestResult(document.doc_id, len(spans), change))
+        if not versions:
+            return results
+        vectors = self.embedder.embed(texts, progress=progress)
+        offset = 0
+        for i, (version, fresh) in enumerate(zip(versions, needs_vectors, strict=True)):
+            if fresh:
+                count = len(version.spans)
+                versions[i] = replace(version, vectors=vectors[offset : offset + count])
+                offset += count
+        self.archive.write(self.info, versions)
+        return results
 
     def delete(self, doc_id: str) -> None:
-        with self._write_lock:
-            if doc_id not in self._documents:
-                raise DocumentNotFoundError(doc_id)
-            lexical = self._build_lexical([d for i, d in self._documents.items() if i != doc_id])
-            with self._state_lock:
-                self._drop_passages(self._documents.pop(doc_id))
-                self._lexical = lexical
-
-    def _build_lexical(self, documents: Sequence[IndexedDocument]) -> Bm25Index:
-        """A BM25 index of these documents' passages, built outside the state lock."""
-        lexical = Bm25Index(self._lexical.params)
-        passages = [(d, p) for d in documents for p in d.passages]
-        lexical.build([p.key for _, p in passages], [d.passage_text(p) for d, p in passages])
-        return lexical
-
-    def _replace(self, indexed: IndexedDocument, vectors: np.ndarray) -> None:
-        existing = self._documents.get(indexed.document.doc_id)
-        if existing is not None:
-            self._drop_passages(existing)
-        keys = np.array([p.key for p in indexed.passages], dtype=np.int64)
-        for passage in indexed.passages:
-            if passage.key in self._by_key:
-                raise IndexCorruptError(f"passage id collision for {passage.passage_id}")
-            self._by_key[passage.key] = passage
-        self._store.add(keys, vectors)
-        self._documents[indexed.document.doc_id] = indexed
-
-    def _drop_passages(self, indexed: IndexedDocument) -> None:
-        keys = np.array([p.key for p in indexed.passages], dtype=np.int64)
-        self._store.remove(keys)
-        for passage in indexed.passages:
-            self._by_key.pop(passage.key, None)
-            self._comparable.pop(passage.key, None)
-
-    # -- persistence ---------------------------------------------------------------------
-
-    def manifest(self) -> Manifest:
-        """The manifest of the current state; call with the state lock held."""
-        return Manifest(
-            model=ModelInfo(
-                id=self.embedder.model_id,
-                dimension=self.embedder.dimension,
-                max_tokens=self.embedder.max_tokens,
-                precision=self.embedder.precision,
-            ),
-            chunking=ChunkingInfo(
-                target_tokens=self.params.target_tokens,
-                max_tokens=self.params.max_tokens,
-                overlap_tokens=self.params.overlap_tokens,
-                cleaning_version=CLEANING_VERSION,
-            ),
-            store=self._store.kind,
-            bm25=Bm25Info(**asdict(self._lexical.params)),
-            counts=Counts(documents=self.document_count, passages=self.passage_count),
-            documents={d.document.doc_id: d.document.checksum for d in self._sorted_documents()},
-        )
-
-    def save(self, index_dir: Path) -> Path:
-        """Persist atomically; returns the generation directory written."""
-        with self._write_lock, self._state_lock:
-            return persistence.write_generation(index_dir, self.manifest(), self._write_files)
-
-    def _write_files(self, directory: Path) -> list[str]:
-        names = self._store.save(directory) + self._lexical.save(directory)
-        with (directory / _DOCUMENTS_FILE).open("w", encoding="utf-8") as f:
-            for indexed in self._sorted_documents():
-                record = {
-                    "id": indexed.document.doc_id,
-                    "text": indexed.document.text,
-                    **indexed.document.metadata(),
-                    "passages": [[p.start, p.end] for p in indexed.passages],
-                }
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return [*names, _DOCUMENTS_FILE]
-
-    @classmethod
-    def load(
-        cls,
-        index_dir: Path,
-        embedder: Embedder,
-        params: ChunkingParams,
-        *,
-        bm25: Bm25Params | None = None,
-        options: SearchOptions | None = None,
-        store_policy: StorePolicy | None = None,
-    ) -> NewsIndex:
-        """Load a saved index, refusing one built with another model, chunking or BM25."""
-        store_policy = store_policy or StorePolicy()
-        bm25 = bm25 or Bm25Params()
-        generation = persistence.live_generation(index_dir)
-        manifest = persistence.read_manifest(generation)
-        check_compatible(manifest, embedder, params, bm25, index_dir)
-        persistence.verify_files(generation, manifest)
-        store = load_store(manifest.store, generation, embedder.dimension, store_policy)
-        index = cls(embedder, params, store, bm25=bm25, options=options, store_policy=store_policy)
-        index._lexical = Bm25Index.load(generation, bm25)
-        for line_number, record in enumerate(_read_jsonl(generation / _DOCUMENTS_FILE), start=1):
-            document = Document(
-                doc_id=record["id"],
-                text=record["text"],
-                **{k: record.get(k) for k in ("title", "publisher", "url", "published")},
-            )
-            passages = tuple(
-                Passage(document.doc_id, i, start, end)
-                for i, (start, end) in enumerate(record["passages"])
-            )
-            if manifest.documents.get(document.doc_id) != document.checksum:
-                raise IndexCorruptError(
-                    f"{generation / _DOCUMENTS_FILE}:{line_number}: document {document.doc_id!r} "
-                    "does not match the manifest checksum"
-                )
-            index._documents[document.doc_id] = IndexedDocument(document, passages)
-            index._by_key.update((p.key, p) for p in passages)
-        if (
-            len(index._documents) != manifest.counts.documents
-            or len(index._store) != len(index._by_key)
-            or len(index._lexical) != len(index._by_key)
-        ):
-            raise IndexCorruptError(
-                f"{generation}: {len(index._documents)} documents and {len(index._store)} vectors "
-                f"for {len(index._by_key)} passages do not match the manifest; rebuild the index"
-            )
-        index._switch_store_if_due()
-        return index
-
-    @classmethod
-    def open(
-        cls,
-        index_dir: Path,
-        embedder: Embedder,
-        params: ChunkingParams,
-        *,
-        bm25: Bm25Params | None = None,
-        options: SearchOptions | None = None,
-        store_policy: StorePolicy | None = None,
-    ) -> NewsIndex:
-        """Load the index in `index_dir`, or start an empty one if there is none yet."""
-        if persistence.index_exists(index_dir):
-            return cls.load(
-                index_dir, embedder, params, bm25=bm25, options=options, store_policy=store_policy
-            )
-        log.info("no index in %s yet; starting empty", index_dir)
-        return cls(embedder, params, bm25=bm25, options=options, store_policy=store_policy)
+        """Delete a document and its passages (durable when it returns)."""
+        if self.archive.view().document(doc_id) is None:
+            raise DocumentNotFoundError(doc_id)
+        self.archive.write(self.info, (), [doc_id])
 
 
-def check_compatible(
-    manifest: Manifest,
-    embedder: Embedder,
-    params: ChunkingParams,
-    bm25: Bm25Params,
-    index_dir: Path,
-) -> None:
-    """Refuse to mix an index with another model, dimension, chunking or BM25 setup."""
-    rebuild = f"rebuild it with `byline index --rebuild --index-dir {index_dir}`"
-    if manifest.model.id != embedder.model_id or manifest.model.dimension != embedder.dimension:
-        raise IndexMismatchError(
-            f"the index in {index_dir} was built with model {manifest.model.id!r} "
-            f"({manifest.model.dimension} dimensions), but the configured model is "
-            f"{embedder.model_id!r} ({embedder.dimension} dimensions). Set "
-            f"BYLINE_MODEL={manifest.model.id} to use it, or {rebuild}"
-        )
-    if manifest.model.precision.split("-")[0] != embedder.precision.split("-")[0]:
-        # int8 vectors of different CPUs differ too, but too little to matter (see eval/).
-        raise IndexMismatchError(
-            f"the index in {index_dir} holds {manifest.model.precision} embeddings, but the "
-            f"configured embedder makes {embedder.precision} ones. Set "
-            f"BYLINE_EMBED_PRECISION={manifest.model.precision.split('-')[0]} to use it, "
-            f"or {rebuild}"
-        )
-    expected = ChunkingInfo(
-        target_tokens=params.target_tokens,
-        max_tokens=params.max_tokens,
-        overlap_tokens=params.overlap_tokens,
-        cleaning_version=CLEANING_VERSION,
-    )
-    if manifest.chunking != expected:
-        raise IndexMismatchError(
-            f"the index in {index_dir} was built with chunking {manifest.chunking.model_dump()}, "
-            f"but this configuration uses {expected.model_dump()}; {rebuild}"
-        )
-    if manifest.bm25 != Bm25Info(**asdict(bm25)):
-        raise IndexMismatchError(
-            f"the index in {index_dir} was built with BM25 settings {manifest.bm25.model_dump()}, "
-            f"but this configuration uses {asdict(bm25)}; {rebuild}"
-        )
+@contextmanager
+def temporary_index(config: IndexConfig, embedder: Embedder) -> Iterator[NewsIndex]:
+    """An index in a temporary directory, closed and removed afterwards (evaluation, tests)."""
+    with tempfile.TemporaryDirectory(prefix="byline-index-") as directory:
+        index = NewsIndex.open(replace(config, index_dir=Path(directory)), embedder)
+        try:
+            yield index
+        finally:
+            index.close()
 
 
-def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    try:
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                yield json.loads(line)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"{path}: unreadable ({exc}); rebuild the index") from exc
+def _with_recency(
+    view: ArchiveView, found: list[Candidate], half_life_days: float, now: float
+) -> list[Candidate]:
+    """Scores scaled by 2^(-age / half-life); a passage without a date is not scaled."""
+    if not found:
+        return found
+    published = view.published(np.array([c.key for c in found], dtype=np.int64))
+    rescored = []
+    for candidate, ts in zip(found, published.tolist(), strict=True):
+        factor = 1.0 if ts < 0 else math.pow(0.5, max(0.0, now - ts) / _DAY / half_life_days)
+        rescored.append(Candidate(candidate.key, candidate.score * factor))
+    return sorted(rescored, key=lambda c: (-c.score, c.key))
+
+
+def _by_date(view: ArchiveView, hits: list[Hit]) -> list[Hit]:
+    """The same hits, newest first (undated last), ranks renumbered."""
+    if not hits:
+        return hits
+    published = view.published(np.array([h.passage.key for h in hits], dtype=np.int64))
+    order = sorted(range(len(hits)), key=lambda i: (-int(published[i]), hits[i].rank))
+    return [replace(hits[i], rank=rank) for rank, i in enumerate(order, start=1)]
 
 
 def _with_default_title(document: Document, cleaned: CleanedText) -> Document:

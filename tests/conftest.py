@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.chunking import ChunkingParams
+from index.config import IndexConfig
 from index.documents import Document, load_documents
 from index.embedding import Embedder, Vectors, WrappedEmbedder
 from index.engine import NewsIndex
@@ -49,21 +51,62 @@ def seed_documents() -> list[Document]:
 
 
 @pytest.fixture(scope="session")
-def seed_index(
-    embedder: Embedder, params: ChunkingParams, seed_documents: list[Document]
-) -> NewsIndex:
-    """Built once; tests must not change it (build their own to write)."""
-    settings = Settings()
-    index = NewsIndex(embedder, params, bm25=settings.bm25(), options=settings.search_options())
-    index.upsert(seed_documents)
-    return index
+def index_config() -> IndexConfig:
+    """The configuration every entry point uses, from the (test) environment."""
+    return Settings().index_config()
+
+
+class IndexFactory(Protocol):
+    def __call__(self, embedder_: Embedder | None = None, /, **config: Any) -> NewsIndex: ...
+
+
+@pytest.fixture
+def make_index(
+    embedder: Embedder, index_config: IndexConfig, tmp_path: Path
+) -> Iterator[IndexFactory]:
+    """A new, empty index in its own directory (any IndexConfig field overridden), closed
+    after the test."""
+    opened: list[NewsIndex] = []
+
+    def build(embedder_: Embedder | None = None, /, **config: Any) -> NewsIndex:
+        config.setdefault("index_dir", tmp_path / f"index-{len(opened)}")
+        index = NewsIndex.open(replace(index_config, **config), embedder_ or embedder)
+        opened.append(index)
+        return index
+
+    yield build
+    for index in opened:
+        index.close()
 
 
 @pytest.fixture(scope="session")
-def seed_index_dir(seed_index: NewsIndex, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed_index_dir(
+    embedder: Embedder,
+    index_config: IndexConfig,
+    seed_documents: list[Document],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The seed corpus indexed once, closed: tests copy it or serve it read-only."""
     directory = tmp_path_factory.mktemp("seed") / "index"
-    seed_index.save(directory)
+    index = NewsIndex.open(replace(index_config, index_dir=directory), embedder)
+    index.upsert(seed_documents)
+    index.close()
     return directory
+
+
+@pytest.fixture(scope="session")
+def seed_index(
+    embedder: Embedder,
+    index_config: IndexConfig,
+    seed_index_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[NewsIndex]:
+    """A copy of the seed index, open for the session; tests must not change it."""
+    directory = tmp_path_factory.mktemp("seed-open") / "index"
+    shutil.copytree(seed_index_dir, directory)
+    index = NewsIndex.open(replace(index_config, index_dir=directory), embedder)
+    yield index
+    index.close()
 
 
 class CountingEmbedder(WrappedEmbedder):

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
 import itertools
-import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from index.chunking import ChunkingParams
 from index.cleaning import normalize_for_comparison
+from index.config import SearchOptions
 from index.documents import Document
 from index.embedding import Embedder
-from index.engine import Change, NewsIndex, SearchOptions
+from index.engine import Change, NewsIndex
 from index.errors import DocumentNotFoundError
 from index.fusion import Mode
-from tests.conftest import CountingEmbedder
+from tests.conftest import CountingEmbedder, IndexFactory
 from tests.index.test_cleaning import SEED_BOILERPLATE
 
 QUERIES = [
@@ -69,22 +69,18 @@ def test_zakharova_question_finds_a_zakharova_quote_in_the_top_3(seed_index: New
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
 
 
-def test_titles_default_to_the_articles_own_headline(
-    embedder: Embedder, params: ChunkingParams
-) -> None:
-    index = NewsIndex(embedder, params)
+def test_titles_default_to_the_articles_own_headline(make_index: IndexFactory) -> None:
+    index = make_index()
     text = "Talks Collapse In Geneva\nNegotiators left the room after an hour, officials said."
     index.upsert([Document(doc_id="g", text=text)])
     assert index.get("g").document.title == "Talks Collapse In Geneva"
 
 
-def test_save_and_load_return_the_same_results(
-    seed_index: NewsIndex,
-    seed_index_dir: Path,
-    embedder: Embedder,
-    params: ChunkingParams,
+def test_reopening_returns_the_same_results(
+    seed_index: NewsIndex, seed_index_dir: Path, make_index: IndexFactory, tmp_path: Path
 ) -> None:
-    loaded = NewsIndex.load(seed_index_dir, embedder, params)
+    shutil.copytree(seed_index_dir, tmp_path / "copy")
+    loaded = make_index(index_dir=tmp_path / "copy")
     assert _snapshot(loaded) == _snapshot(seed_index)
     assert [d.document for d in loaded.documents()] == [d.document for d in seed_index.documents()]
     for query in QUERIES:
@@ -92,10 +88,10 @@ def test_save_and_load_return_the_same_results(
 
 
 def test_add_replace_and_delete_touch_exactly_one_document(
-    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, make_index: IndexFactory
 ) -> None:
     counting = CountingEmbedder(embedder)
-    index = NewsIndex(counting, params)
+    index = make_index(counting)
     index.upsert(seed_documents)
     before = _snapshot(index)
 
@@ -128,10 +124,10 @@ def test_add_replace_and_delete_touch_exactly_one_document(
 
 
 def test_reindexing_an_unchanged_corpus_embeds_nothing(
-    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, make_index: IndexFactory
 ) -> None:
     counting = CountingEmbedder(embedder)
-    index = NewsIndex(counting, params)
+    index = make_index(counting)
     index.upsert(seed_documents)
     counting.embedded = 0
     results = index.upsert(seed_documents)
@@ -142,17 +138,10 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(
     assert index.upsert([retitled])[0].change is Change.METADATA_UPDATED
     assert counting.embedded == 0
     assert index.get(retitled.doc_id).document.title == "New title"
-
-
-def test_documents_file_holds_text_once_and_spans(seed_index_dir: Path) -> None:
-    generation = next(seed_index_dir.glob("gen-*"))
-    records = [
-        json.loads(line) for line in (generation / "documents.jsonl").read_text().splitlines()
-    ]
-    assert len(records) == 5
-    for record in records:
-        for start, end in record["passages"]:
-            assert 0 <= start < end <= len(record["text"])
+    hits = index.search("Zakharova", 50)
+    assert any(
+        h.document.title == "New title" for h in hits if h.document.doc_id == retitled.doc_id
+    )
 
 
 def test_modes_rank_by_keywords_meaning_or_both(seed_index: NewsIndex) -> None:
@@ -168,9 +157,9 @@ def test_modes_rank_by_keywords_meaning_or_both(seed_index: NewsIndex) -> None:
 
 
 def test_near_duplicates_fold_into_one_result_that_lists_the_others(
-    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
+    seed_documents: list[Document], make_index: IndexFactory
 ) -> None:
-    index = NewsIndex(embedder, params)
+    index = make_index()
     index.upsert(seed_documents)
     belgorod = index.get("000_4669eddcbb62d802").document.text
     paragraph = belgorod[belgorod.index("Meanwhile, Russian authorities said five persons") :]
@@ -190,8 +179,8 @@ def test_near_duplicates_fold_into_one_result_that_lists_the_others(
             assert document.text[passage.start : passage.end].strip()
 
 
-def test_bm25_forgets_deleted_documents(embedder: Embedder, params: ChunkingParams) -> None:
-    index = NewsIndex(embedder, params)
+def test_bm25_forgets_deleted_documents(make_index: IndexFactory) -> None:
+    index = make_index()
     index.upsert(
         [Document(doc_id="a", text="The Zaporizhzhia plant lost external power on Monday.")]
     )
@@ -201,10 +190,10 @@ def test_bm25_forgets_deleted_documents(embedder: Embedder, params: ChunkingPara
 
 
 def test_repeated_queries_reuse_their_embedding_and_the_cache_is_bounded(
-    seed_documents: list[Document], embedder: Embedder, params: ChunkingParams
+    seed_documents: list[Document], embedder: Embedder, make_index: IndexFactory
 ) -> None:
     counting = CountingEmbedder(embedder)
-    index = NewsIndex(counting, params, options=SearchOptions(query_cache=2))
+    index = make_index(counting, search=SearchOptions(query_cache=2))
     index.upsert(seed_documents)
     counting.embedded = 0
     first = index.search("Kursk incursion", 5)

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.chunking import ChunkingParams
 from index.documents import Document
-from index.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
-from index.engine import NewsIndex
+from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexMismatchError
+from index.models import load_embedder
 from index.onnx_embedding import OnnxEmbedder, cache_directory, int8_variant, precision_tag
+from tests.conftest import IndexFactory
 
 TEXTS = [
     "Zakharova",
@@ -90,13 +90,12 @@ def test_int8_is_close_to_fp32_and_named_for_this_cpu(
 
 def test_an_index_refuses_queries_of_another_precision(
     tmp_path: Path,
-    embedder: Embedder,
     int8_embedder: Embedder,
-    params: ChunkingParams,
+    make_index: IndexFactory,
     seed_documents: list[Document],
 ) -> None:
-    index = NewsIndex(embedder, params)
+    index = make_index(index_dir=tmp_path / "index")
     index.upsert(seed_documents[:1])
-    index.save(tmp_path / "index")
+    index.close()
     with pytest.raises(IndexMismatchError, match="BYLINE_EMBED_PRECISION=fp32"):
-        NewsIndex.load(tmp_path / "index", int8_embedder, params)
+        make_index(int8_embedder, index_dir=tmp_path / "index")
