@@ -11,9 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from index import persistence
-from index.embedding import Embedder, resolve_model
-from index.errors import IndexMismatchError
+from index.embedding import Embedder
 from service import logs
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
@@ -25,20 +23,6 @@ from service.settings import Settings, load_settings
 from service.state import ServiceState
 
 log = logging.getLogger(__name__)
-
-
-def _check_index_model(settings: Settings) -> None:
-    """Refuse at once an index built with another model, before spending seconds loading one."""
-    if not persistence.index_exists(settings.index_dir):
-        return
-    manifest = persistence.read_manifest(persistence.live_generation(settings.index_dir))
-    configured = resolve_model(settings.model)[0]
-    if manifest.model.id != configured:
-        raise IndexMismatchError(
-            f"the index in {settings.index_dir} was built with model {manifest.model.id!r}, but "
-            f"BYLINE_MODEL is {configured!r}. Set BYLINE_MODEL={manifest.model.id} to use it, "
-            f"or rebuild it with `byline index --rebuild --index-dir {settings.index_dir}`"
-        )
 
 
 def _log_write_policy(settings: Settings) -> None:
@@ -67,13 +51,12 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if embedder is None:
-            _check_index_model(settings)
         _log_write_policy(settings)
         # Sync routes run in anyio's thread pool (40 threads by default); each thread running
         # the model keeps its own scratch memory, so the pool is sized by a setting.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         state = ServiceState(settings, embedder)
+        state.refuse_another_model()
         app.state.byline = state
         loading = asyncio.create_task(asyncio.to_thread(state.load))
         async with mcp.session_manager.run():
@@ -81,6 +64,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         if not loading.done():
             log.info("shutting down while the index is still loading")
         await asyncio.shield(loading)
+        state.close()
 
     app = FastAPI(
         title="Byline",

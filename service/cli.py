@@ -1,23 +1,32 @@
-"""The `byline` command: build the index, serve it, search it."""
+"""The `byline` command: build the index, serve it, search it, ask it.
+
+The evaluation commands (eval, bench, scale, soak, chunk-sweep) live in eval/cli.py and are
+mounted here through the `byline.commands` entry point where eval/ is installed; the service
+never imports them, and the Docker image, which ships without eval/, does not list them.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from index import persistence
 from index.documents import load_documents
 from index.embedding import Embedder
 from index.engine import Change, NewsIndex
 from index.errors import BylineError
 from index.fusion import Mode
-from service import logs
+from service import application, logs
+from service.errors import ServiceError
+from service.schemas import AskRequest, SearchRequest
 from service.settings import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Byline: semantic search over news articles, with exact source attribution.",
@@ -31,56 +40,52 @@ IndexDirOption = Annotated[
 ModelOption = Annotated[
     str | None, typer.Option("--model", help="Embedding model path or id [env: BYLINE_MODEL].")
 ]
+AfterOption = Annotated[
+    str | None, typer.Option("--after", help="Only articles published on or after (ISO date).")
+]
+BeforeOption = Annotated[
+    str | None, typer.Option("--before", help="Only articles published before (ISO date).")
+]
+PublisherOption = Annotated[
+    list[str] | None, typer.Option("--publisher", help="Only this publisher (repeatable).")
+]
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
-def _settings(**overrides: object) -> Settings:
+def settings_from(**overrides: object) -> Settings:
+    """Settings from the environment and these flags; a bad value exits with code 2."""
     try:
         settings = load_settings(**overrides)
     except ConfigurationError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     logs.configure(settings.log_level, settings.log_format)
     return settings
 
 
-def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> NewsIndex:
-    """The index in settings.index_dir with every configured option; `create`: empty if none."""
-    opener = NewsIndex.open if create else NewsIndex.load
-    return opener(
-        settings.index_dir,
-        embedder,
-        settings.chunking(embedder.max_tokens),
-        bm25=settings.bm25(),
-        options=settings.search_options(),
-        store_policy=settings.store_policy(),
-    )
-
-
-def _existing_index(
-    text: str, index_dir: Path | None, model: str | None
-) -> tuple[Embedder, NewsIndex]:
-    """For commands that read: refuse empty text, then load the model and the saved index."""
-    if not text.strip():
-        _fail("the text is empty; give a question or keywords", code=2)
-    settings = _settings(index_dir=index_dir, model=model)
-    if not persistence.index_exists(settings.index_dir):
-        _fail(f"no index in {settings.index_dir}; build one with `byline index`")
-    try:
-        embedder = _embedder(settings)
-        return embedder, open_index(settings, embedder, create=False)
-    except (BylineError, ConfigurationError) as exc:
-        _fail(str(exc))
-
-
-def _embedder(settings: Settings) -> Embedder:
+def load_embedder(settings: Settings) -> Embedder:
     try:
         return settings.load_embedder()
     except BylineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
+
+
+def open_index(settings: Settings, *, must_exist: bool = False) -> NewsIndex:
+    """The configured index, through the one `IndexConfig` every command uses."""
+    config = settings.index_config()
+    if must_exist and config.backend == "embedded" and not _exists(config.index_dir):
+        fail(f"no index in {config.index_dir}; build one with `byline index`")
+    try:
+        return NewsIndex.open(config, load_embedder(settings))
+    except (BylineError, ConfigurationError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _exists(index_dir: Path) -> bool:
+    return (index_dir / "archive.sqlite").is_file() or (index_dir / "CURRENT").is_file()
 
 
 @app.command("index")
@@ -100,25 +105,23 @@ def index_command(
     ] = False,
 ) -> None:
     """Index articles: add new ones, replace changed ones; unchanged ones are not re-embedded."""
-    settings = _settings(index_dir=index_dir, model=model)
-    if if_missing and persistence.index_exists(settings.index_dir):
-        typer.echo(f"an index already exists in {settings.index_dir}; nothing to do")
+    settings = settings_from(index_dir=index_dir, model=model)
+    config = settings.index_config()
+    if if_missing and config.backend == "embedded" and _exists(config.index_dir):
+        typer.echo(f"an index already exists in {config.index_dir}; nothing to do")
         return
     started = time.perf_counter()
     try:
         documents = load_documents(paths or [settings.seeds_dir])
-        embedder = _embedder(settings)
-        index = (
-            NewsIndex(
-                embedder,
-                settings.chunking(embedder.max_tokens),
-                bm25=settings.bm25(),
-                options=settings.search_options(),
-                store_policy=settings.store_policy(),
-            )
-            if rebuild
-            else open_index(settings, embedder, create=True)
-        )
+    except BylineError as exc:
+        fail(str(exc))
+    if rebuild and config.backend == "embedded":
+        _remove_index(config.index_dir)
+    index = open_index(settings)
+    try:
+        if rebuild and config.backend != "embedded":
+            for indexed in index.documents():
+                index.delete(indexed.document.doc_id)
         results = index.upsert(documents, progress=sys.stderr.isatty())
         pruned = 0
         if prune:
@@ -127,16 +130,29 @@ def index_command(
                 if indexed.document.doc_id not in keep:
                     index.delete(indexed.document.doc_id)
                     pruned += 1
-        index.save(settings.index_dir)
-    except (BylineError, ConfigurationError) as exc:
-        _fail(str(exc))
+        view = index.view()
+    except BylineError as exc:
+        fail(str(exc))
+    finally:
+        index.close()
     counts = {change: sum(r.change == change for r in results) for change in Change}
     summary = ", ".join(f"{n} {change.value}" for change, n in counts.items() if n)
     typer.echo(
         f"indexed {len(documents)} documents ({summary}{f', {pruned} pruned' if pruned else ''}): "
-        f"{index.document_count} documents, {index.passage_count} passages in "
-        f"{settings.index_dir} [{time.perf_counter() - started:.1f} s]"
+        f"{view.document_count} documents, {view.passage_count} passages in "
+        f"{index.where} [{time.perf_counter() - started:.1f} s]"
     )
+
+
+def _remove_index(index_dir: Path) -> None:
+    """What `--rebuild` starts from: no archive (and no index of an older format)."""
+    import shutil
+
+    for path in [index_dir / "archive.sqlite", *index_dir.glob("archive.sqlite-*")]:
+        path.unlink(missing_ok=True)
+    for path in [index_dir / "keywords", *index_dir.glob("gen-*")]:
+        shutil.rmtree(path, ignore_errors=True)
+    (index_dir / "CURRENT").unlink(missing_ok=True)
 
 
 @app.command("serve")
@@ -151,7 +167,7 @@ def serve_command(
 
     from service.app import create_app
 
-    settings = _settings(host=host, port=port, index_dir=index_dir, model=model)
+    settings = settings_from(host=host, port=port, index_dir=index_dir, model=model)
     # Our logging set-up stays in charge (log_config=None); requests are logged by the app.
     uvicorn.run(
         create_app(settings),
@@ -163,6 +179,12 @@ def serve_command(
     )
 
 
+def _reader(text: str, index_dir: Path | None, model: str | None) -> NewsIndex:
+    if not text.strip():
+        fail("the text is empty; give a question or keywords", code=2)
+    return open_index(settings_from(index_dir=index_dir, model=model), must_exist=True)
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="The question, in plain language.")],
@@ -171,21 +193,37 @@ def search_command(
     mode: Annotated[
         Mode | None, typer.Option(help="dense, bm25 or hybrid [env: BYLINE_SEARCH_MODE].")
     ] = None,
+    after: AfterOption = None,
+    before: BeforeOption = None,
+    publisher: PublisherOption = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
 ) -> None:
     """Search the index from the command line."""
-    from service.routes.search import run_search
-
-    _, index = _existing_index(query, index_dir, model)
-    response = run_search(index, query, k, mode)
+    index = _reader(query, index_dir, model)
+    try:
+        request = application.make(
+            SearchRequest,
+            query=query,
+            k=k,
+            mode=mode,
+            published_after=after,
+            published_before=before,
+            publisher=publisher,
+        )
+        response = application.search(index, request)
+    except ServiceError as exc:
+        fail(exc.message, code=2)
+    finally:
+        index.close()
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
     for result in response.results:
         source = result.source
         title = source.title or source.doc_id
-        typer.secho(f"{result.rank}. [{result.score:.3f}] {title}", bold=True)
+        when = f", {source.published}" if source.published else ""
+        typer.secho(f"{result.rank}. [{result.score:.3f}] {title}{when}", bold=True)
         typer.echo(f"   {source.doc_id} chars {source.char_start}-{source.char_end}")
         typer.echo("   " + result.text.replace("\n", " ") + "\n")
 
@@ -195,15 +233,36 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="A question about the news.")],
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to draw on.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+    after: AfterOption = None,
+    before: BeforeOption = None,
+    publisher: PublisherOption = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
 ) -> None:
     """Answer a question with quotes from the indexed articles."""
-    from index.answer import ExtractiveAnswerer
-    from service.routes.ask import run_ask
+    from service.state import ServiceState
 
-    embedder, index = _existing_index(question, index_dir, model)
-    response = run_ask(index, ExtractiveAnswerer(embedder, knows=index.knows), question, k)
+    settings = settings_from(index_dir=index_dir, model=model)
+    if not question.strip():
+        fail("the text is empty; give a question", code=2)
+    state = ServiceState(settings)
+    state.load()
+    if state.error is not None:
+        fail(str(state.error))
+    try:
+        request = application.make(
+            AskRequest,
+            question=question,
+            k=k,
+            published_after=after,
+            published_before=before,
+            publisher=publisher,
+        )
+        response = application.ask(state, request).response()
+    except ServiceError as exc:
+        fail(exc.message, code=2)
+    finally:
+        state.close()
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -226,177 +285,30 @@ def mcp_command(
     from service.mcp_server import build_mcp
     from service.state import ServiceState
 
-    settings = _settings(index_dir=index_dir, model=model)
+    settings = settings_from(index_dir=index_dir, model=model)
     state = ServiceState(settings)
     state.load()  # logs go to stderr: stdout carries the protocol
     if state.error is not None:
-        _fail(str(state.error))
-    build_mcp(lambda: state).run("stdio")
-
-
-@app.command("eval")
-def eval_command(
-    beir: Annotated[
-        Path | None, typer.Option(help="A BEIR dataset folder (corpus, queries, qrels/).")
-    ] = None,
-    split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
-    squad: Annotated[Path | None, typer.Option(help="A SQuAD v1.1 file (.json[.gz]).")] = None,
-    questions: Annotated[int, typer.Option(min=10, help="SQuAD questions (fixed sample).")] = 1000,
-    mode: Annotated[
-        list[Mode] | None, typer.Option(help="Modes to evaluate [default: all three].")
-    ] = None,
-    dense_weight: Annotated[
-        float | None, typer.Option(help="Convex fusion weight [env: BYLINE_DENSE_WEIGHT].")
-    ] = None,
-    fusion: Annotated[str | None, typer.Option(help="convex or rrf [env: BYLINE_FUSION].")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="End with one JSON line of the results.")
-    ] = False,
-    reports_dir: Annotated[Path, typer.Option(help="Where JSON and Markdown go.")] = Path(
-        "eval/reports"
-    ),
-) -> None:
-    """Measure retrieval quality: the seed questions by default, or a BEIR or SQuAD dataset."""
-    from eval import report, runner
-
-    settings = _settings(dense_weight=dense_weight, fusion=fusion)
-    modes = mode or list(Mode)
-    embedder = _embedder(settings)
+        fail(str(state.error))
     try:
-        if beir is not None:
-            result = runner.run_beir(beir, split, settings, embedder, modes)
-        elif squad is not None:
-            result = runner.run_squad(squad, questions, settings, embedder, modes)
-        else:
-            result = runner.run_seed(settings, embedder, modes)
-    except (FileNotFoundError, ValueError, BylineError) as exc:
-        _fail(str(exc))
-    typer.echo(report.render(result))
-    json_path, md_path = report.write(result, reports_dir)
-    typer.echo(f"\nreports: {json_path} {md_path}")
-    if as_json:
-        typer.echo(json.dumps(result.as_json()))
+        build_mcp(lambda: state).run("stdio")
+    finally:
+        state.close()
 
 
-@app.command("bench")
-def bench_command(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Corpus to index and serve [default: seeds/].")
-    ] = None,
-    queries: Annotated[int, typer.Option(min=10, help="Search requests to time.")] = 100,
-    seconds: Annotated[float, typer.Option(min=1, help="Length of each wrk run.")] = 10,
-    peer_url: Annotated[
-        str | None, typer.Option(help="Another server to put the same search load on.")
-    ] = None,
-    peer_search: Annotated[
-        str, typer.Option(help="The peer's search path; {q} is replaced by the query.")
-    ] = "/search?query={q}&limit=5",
-    peer_pid: Annotated[
-        int | None, typer.Option(help="The peer's process id, to read its memory.")
-    ] = None,
-    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
-        "eval/reports"
-    ),
-) -> None:
-    """Measure indexing, start-up, HTTP latency and throughput (wrk) and memory; print a table."""
-    from eval import bench
-    from eval.report import write_json
-
-    settings = _settings()
-    report = bench.run(
-        paths or [settings.seeds_dir],
-        queries=queries,
-        seconds=seconds,
-        peer_url=peer_url,
-        peer_search=peer_search,
-        peer_pid=peer_pid,
-    )
-    typer.echo(bench.render(report))
-    typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench')}")
-
-
-@app.command("scale")
-def scale_command(
-    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz).")] = Path(
-        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
-    ),
-    sizes: Annotated[
-        str, typer.Option(help="Passage counts, comma-separated.")
-    ] = "10000,100000,1000000",
-    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
-        "eval/reports"
-    ),
-) -> None:
-    """Vector search at 10k-1M passages: latency, recall@10 against exact, memory, deletes."""
-    from eval import scale
-    from eval.report import write_json
-
-    try:
-        counts = [int(s) for s in sizes.split(",")]
-    except ValueError:
-        _fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
-    report = scale.run(squad, counts)
-    typer.echo(scale.render(report))
-    typer.echo(f"\nreport: {write_json(report, reports_dir, 'scale')}")
-
-
-@app.command("soak")
-def soak_command(
-    seconds: Annotated[float, typer.Option(min=1, help="How long to keep the load on.")] = 60,
-    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 16,
-    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
-        "eval/reports"
-    ),
-) -> None:
-    """Mixed search, ask and write load against a real server; errors, latency and memory."""
-    from eval import soak
-    from eval.report import write_json
-
-    settings = _settings()
-    report = soak.run(settings.seeds_dir, seconds=seconds, clients=clients)
-    typer.echo(soak.render(report))
-    typer.echo(f"\nreport: {write_json(report, reports_dir, 'soak')}")
-    if report.unexpected or report.writes_missing_at_end:
-        _fail("the soak saw unexpected responses or lost writes")
-
-
-@app.command("chunk-sweep")
-def chunk_sweep_command(
-    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev file (.json.gz).")] = Path(
-        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
-    ),
-    targets: Annotated[str, typer.Option(help="Comma-separated target sizes in tokens.")] = (
-        "64,96,128,192,254"
-    ),
-    articles: Annotated[int, typer.Option(min=1, help="SQuAD articles to index.")] = 10,
-    questions: Annotated[int, typer.Option(min=10, help="Questions sampled from them.")] = 1000,
-    budget: Annotated[int, typer.Option(min=16, help="Reading budget in tokens.")] = 256,
-    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
-        "eval/reports"
-    ),
-) -> None:
-    """Measure retrieval quality for several passage sizes, to choose the chunking target."""
-    from eval import chunk_sweep
-
-    settings = _settings()
-    if not squad.is_file():
-        _fail(f"{squad}: no such file; pass --squad PATH to SQuAD v1.1 dev-v1.1.json.gz")
-    sizes = [int(t) for t in targets.split(",") if t.strip()]
-    rows = chunk_sweep.run(
-        _embedder(settings),
-        squad,
-        sizes,
-        articles=articles,
-        questions=questions,
-        budget_tokens=budget,
-    )
-    typer.echo(chunk_sweep.render(rows, budget))
-    path = reports_dir / f"chunk-sweep-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    chunk_sweep.write(rows, path)
-    typer.echo(f"\nreport: {path}")
+def _mount_command_groups() -> None:
+    """Commands other packages add (eval/cli.py: eval, bench, scale, soak, chunk-sweep)."""
+    for entry in entry_points(group="byline.commands"):
+        try:
+            group = entry.load()
+        except ImportError as exc:  # e.g. the Docker image, which ships without eval/
+            log.debug("command group %s not available: %s", entry.name, exc)
+            continue
+        app.registered_commands.extend(group.registered_commands)
 
 
 def main() -> None:
+    _mount_command_groups()
     app()
 
 

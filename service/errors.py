@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from index.errors import (
     BylineError,
@@ -50,15 +52,45 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 OPENAI_PREFIX = "/v1/"
 
 
-def _response(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    """The one error body; under /v1/ it also carries OpenAI's `type` and `param`, and
-    validation errors there are a 400, as OpenAI clients expect."""
-    if not request.url.path.startswith(OPENAI_PREFIX):
-        return JSONResponse(error_body(code, message), status_code=status)
+def error_content(path: str, status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
+    """The one error writer: (status, body) for a failure at `path`. Under /v1/ the body also
+    carries OpenAI's `type` and `param`, and validation errors there are a 400, as OpenAI
+    clients expect. Handlers and middleware alike answer through it."""
+    if not path.startswith(OPENAI_PREFIX):
+        return status, error_body(code, message)
     kind = "invalid_request_error" if status < 500 else "server_error"
     status = 400 if status == 422 else status
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return JSONResponse(body, status_code=status)
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+async def send_error(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """`error_content` as a raw ASGI response, for middleware that answers before routing."""
+    status, content = error_content(scope.get("path", ""), status, code, message)
+    body = json.dumps(content).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _response(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    status, content = error_content(request.url.path, status, code, message)
+    return JSONResponse(content, status_code=status)
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -77,7 +109,7 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         field = ".".join(loc[1:]) if where else ".".join(loc)
         if where == "body field" and not field:
             where, field = "request body", ""
-        subject = f"{where} '{field}'" if field else (where or "request")
+        subject = f"{where} '{field}'".lstrip() if field else (where or "request")
         message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
         if error.get("type") == "missing":
             message = "is required"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import send_error
 
 
 class BodySizeLimit:
@@ -20,7 +20,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received = 0
         refused = False
@@ -33,7 +33,7 @@ class BodySizeLimit:
                 if received > self.max_bytes and not refused:
                     # Answer now; to the app the client has gone, so it stops reading.
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -43,24 +43,12 @@ class BodySizeLimit:
 
         await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "body_too_large",
-                    "message": f"the request body is over {self.max_bytes} bytes "
-                    "(BYLINE_MAX_BODY_BYTES); send fewer or smaller documents per request",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await send_error(
+            scope,
+            send,
+            413,
+            "body_too_large",
+            f"the request body is over {self.max_bytes} bytes (BYLINE_MAX_BODY_BYTES); send "
+            "fewer or smaller documents per request",
         )
-        await send({"type": "http.response.body", "body": body})

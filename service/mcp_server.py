@@ -2,7 +2,8 @@
 
 Served over stdio (`byline mcp`, for Claude Desktop-style clients) and over streamable HTTP
 at /mcp on the running service (for Open WebUI and LibreChat). Every tool result carries
-readable text for the model and `structuredContent` for programs.
+readable text for the model and `structuredContent` for programs. Each tool translates its
+arguments into the application layer's request and its result back, nothing more.
 """
 
 from __future__ import annotations
@@ -13,22 +14,30 @@ from typing import Annotated, Literal
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from index.errors import BylineError
-from index.fusion import Mode
+from service import application
 from service.errors import ServiceError
-from service.routes.ask import ask_response
 from service.routes.openai_compat import render
-from service.routes.search import run_search
-from service.schemas import MAX_K, MAX_QUERY_CHARS, AskResponse, DocumentDetail, SearchResponse
+from service.schemas import (
+    DEFAULT_K,
+    MAX_K,
+    MAX_QUERY_CHARS,
+    AskRequest,
+    AskResponse,
+    DocumentDetail,
+    SearchRequest,
+    SearchResponse,
+)
 from service.state import ServiceState
 
 INSTRUCTIONS = (
     "Byline searches a collection of news articles. Use search_news to find passages, "
     "ask_news for a short answer quoted from the articles, get_article to read a whole article. "
     "Every passage and quote comes with its article and character span; cite them, and when "
-    "ask_news says the articles do not answer, say so instead of guessing."
+    "ask_news says the articles do not answer, say so instead of guessing. Both search tools "
+    "take published_after / published_before (ISO dates) and publisher to narrow the articles."
 )
 
 QueryArg = Annotated[
@@ -37,6 +46,14 @@ QueryArg = Annotated[
         min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for, in plain language."
     ),
 ]
+KArg = Annotated[int, Field(ge=1, le=MAX_K, description=f"How many passages, 1-{MAX_K}.")]
+AfterArg = Annotated[
+    str | None, Field(description="Only articles published on or after this ISO date.")
+]
+BeforeArg = Annotated[
+    str | None, Field(description="Only articles published before this ISO date.")
+]
+PublisherArg = Annotated[list[str] | None, Field(description="Only these publishers.")]
 
 
 def _text(body: str) -> list[TextContent]:
@@ -55,16 +72,21 @@ def _search_text(response: SearchResponse) -> str:
     for result in response.results:
         source = result.source
         by = f", {source.publisher}" if source.publisher else ""
+        when = f", {source.published}" if source.published else ""
         lines.append(
-            f"{result.rank}. {source.title or source.doc_id}{by} "
+            f"{result.rank}. {source.title or source.doc_id}{by}{when} "
             f"[{source.doc_id}, chars {source.char_start}-{source.char_end}]\n   “{result.text}”"
         )
     return "\n".join(lines)
 
 
-def _ask_text(response: AskResponse, rendered: str) -> str:
-    return (
-        rendered if response.answerable else f"{rendered}\n(confidence {response.confidence:.2f})"
+def _result(run: Callable[[], tuple[str, BaseModel]]) -> CallToolResult:
+    try:
+        text, structured = run()
+    except (ServiceError, BylineError) as exc:
+        return _failure(exc)
+    return CallToolResult(
+        content=_text(text), structured_content=structured.model_dump(mode="json")
     )
 
 
@@ -78,28 +100,34 @@ def build_mcp(get_state: Callable[[], ServiceState]) -> MCPServer:
         description=(
             "Find the passages of the indexed news articles that best match a question or "
             "keywords. Returns up to k passages, best first, each with its article id, title, "
-            "publisher and character span."
+            "publisher, date and character span."
         ),
     )
     async def search_news(
         query: QueryArg,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages, 1-50.")] = 5,
+        k: KArg = DEFAULT_K,
         mode: Annotated[
             Literal["dense", "bm25", "hybrid"] | None,
             Field(description="dense (meaning), bm25 (exact words) or hybrid (default)."),
         ] = None,
+        published_after: AfterArg = None,
+        published_before: BeforeArg = None,
+        publisher: PublisherArg = None,
     ) -> Annotated[CallToolResult, SearchResponse]:
-        def run() -> CallToolResult:
-            try:
-                response = run_search(get_state().index, query, k, Mode(mode) if mode else None)
-            except (ServiceError, BylineError) as exc:
-                return _failure(exc)
-            return CallToolResult(
-                content=_text(_search_text(response)),
-                structured_content=response.model_dump(mode="json"),
+        def run() -> tuple[str, BaseModel]:
+            request = application.make(
+                SearchRequest,
+                query=query,
+                k=k,
+                mode=mode,
+                published_after=published_after,
+                published_before=published_before,
+                publisher=publisher,
             )
+            response = application.search(get_state().index, request)
+            return _search_text(response), response
 
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(lambda: _result(run))
 
     @server.tool(
         name="ask_news",
@@ -110,22 +138,30 @@ def build_mcp(get_state: Callable[[], ServiceState]) -> MCPServer:
             "says so (answerable: false)."
         ),
     )
-    async def ask_news(question: QueryArg) -> Annotated[CallToolResult, AskResponse]:
-        def run() -> CallToolResult:
-            try:
-                state = get_state()
-                hits = state.index.search(question, 5)
-                answer = state.answerer.answer(question, hits)
-                response = ask_response(question, hits, answer)
-                rendered, _ = render(answer)
-            except (ServiceError, BylineError) as exc:
-                return _failure(exc)
-            return CallToolResult(
-                content=_text(_ask_text(response, rendered)),
-                structured_content=response.model_dump(mode="json"),
+    async def ask_news(
+        question: QueryArg,
+        k: KArg = DEFAULT_K,
+        published_after: AfterArg = None,
+        published_before: BeforeArg = None,
+        publisher: PublisherArg = None,
+    ) -> Annotated[CallToolResult, AskResponse]:
+        def run() -> tuple[str, BaseModel]:
+            request = application.make(
+                AskRequest,
+                question=question,
+                k=k,
+                published_after=published_after,
+                published_before=published_before,
+                publisher=publisher,
             )
+            result = application.ask(get_state(), request)
+            response = result.response()
+            rendered, _ = render(result)
+            if not response.answerable:
+                rendered += f"\n(confidence {response.confidence:.2f})"
+            return rendered, response
 
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(lambda: _result(run))
 
     @server.tool(
         name="get_article",
@@ -138,26 +174,13 @@ def build_mcp(get_state: Callable[[], ServiceState]) -> MCPServer:
     async def get_article(
         doc_id: Annotated[str, Field(min_length=1, max_length=128, description="The article id.")],
     ) -> Annotated[CallToolResult, DocumentDetail]:
-        def run() -> CallToolResult:
-            try:
-                indexed = get_state().index.get(doc_id)
-            except (ServiceError, BylineError) as exc:
-                return _failure(exc)
-            document = indexed.document
-            detail = DocumentDetail(
-                doc_id=document.doc_id,
-                passages=len(indexed.passages),
-                text=document.text,
-                **document.metadata(),
-            )
-            header = f"{document.title or document.doc_id}" + (
-                f" ({document.publisher})" if document.publisher else ""
-            )
-            return CallToolResult(
-                content=_text(f"{header}\n\n{document.text}"),
-                structured_content=detail.model_dump(mode="json"),
-            )
+        def run() -> tuple[str, BaseModel]:
+            detail = application.get_document(get_state().index, doc_id)
+            header = detail.title or detail.doc_id
+            if detail.publisher:
+                header += f" ({detail.publisher})"
+            return f"{header}\n\n{detail.text}", detail
 
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(lambda: _result(run))
 
     return server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,7 +16,7 @@ from pydantic import (
     Tag,
 )
 
-from index.documents import DOC_ID_PATTERN
+from index.documents import DOC_ID_PATTERN, published_timestamp
 from index.fusion import Mode
 
 MAX_K = 50
@@ -51,6 +52,14 @@ def _clean_document_text(text: str) -> str:
     return text
 
 
+def _iso_date(value: str) -> str:
+    if published_timestamp(value) is None:
+        raise ValueError(
+            "is not an ISO 8601 date or date-time; use e.g. 2024-08-06 or 2024-08-06T14:30:00Z"
+        )
+    return value
+
+
 QueryText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS),
@@ -78,6 +87,7 @@ class Ready(BaseModel):
     documents: int
     passages: int
     model: str
+    backend: str = Field(description="Where the archive lives: embedded or milvus.")
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -94,7 +104,45 @@ ModeField = Annotated[
 ]
 
 
-class SearchRequest(Strict):
+MAX_FILTER_VALUES = 100
+Moment = date | datetime
+Sort = Literal["relevance", "date"]
+
+
+class Scope(Strict):
+    """Which articles a search or an answer may draw on, and how results are ordered."""
+
+    published_after: Moment | None = Field(
+        None,
+        description="Only articles published at or after this ISO date or date-time (UTC "
+        "unless an offset is given). Articles without a date are left out.",
+    )
+    published_before: Moment | None = Field(
+        None,
+        description="Only articles published before this ISO date (exclusive: the day itself "
+        "is left out) or date-time. Articles without a date are left out.",
+    )
+    publisher: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        None,
+        max_length=MAX_FILTER_VALUES,
+        description="Only these publishers (exact name, any case).",
+    )
+    doc_id: list[DocId] | None = Field(
+        None, max_length=MAX_FILTER_VALUES, description="Only these articles."
+    )
+    sort: Sort = Field(
+        "relevance", description="relevance (best first) or date (the best k, newest first)."
+    )
+    recency_half_life_days: float | None = Field(
+        None,
+        gt=0,
+        le=36500,
+        description="Prefer recent articles: a score halves for every this many days of age. "
+        "Off by default.",
+    )
+
+
+class SearchRequest(Scope):
     query: QueryText = Field(description="The question or keywords, in plain language.")
     k: K = DEFAULT_K
     mode: ModeField = None
@@ -103,7 +151,7 @@ class SearchRequest(Strict):
 MAX_BATCH = 64
 
 
-class BatchSearchRequest(Strict):
+class BatchSearchRequest(Scope):
     queries: list[QueryText] = Field(
         min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} queries."
     )
@@ -147,6 +195,10 @@ class SearchResponse(BaseModel):
     query: str
     took_ms: float
     results: list[SearchResult]
+    undated_documents: int | None = Field(
+        None,
+        description="With a date filter: how many articles have no date, and so were left out.",
+    )
 
 
 class BatchSearchResponse(BaseModel):
@@ -157,7 +209,7 @@ class BatchSearchResponse(BaseModel):
 # -- ask ------------------------------------------------------------------------------------
 
 
-class AskRequest(Strict):
+class AskRequest(Scope):
     question: QueryText = Field(description="A question about the news, in plain language.")
     k: K = DEFAULT_K
     mode: ModeField = None
@@ -169,6 +221,8 @@ class Citation(BaseModel):
     passage_id: str
     doc_id: str
     title: str | None
+    url: str | None = None
+    publisher: str | None = None
     quote: str
     char_start: int
     char_end: int
@@ -198,7 +252,9 @@ class DocumentIn(Strict):
     title: str | None = None
     publisher: str | None = None
     url: str | None = None
-    published: str | None = Field(None, description="Publication date, ISO 8601 preferred.")
+    published: Annotated[str, AfterValidator(_iso_date)] | None = Field(
+        None, description="Publication date or date-time, ISO 8601 (e.g. 2024-08-06)."
+    )
 
 
 def _one_or_many(value: object) -> str:
@@ -228,7 +284,19 @@ class DocumentDetail(DocumentSummary):
 
 class DocumentList(BaseModel):
     data: list[DocumentSummary]
-    count: int = Field(description="How many documents the index holds in all.")
+    count: int = Field(description="How many documents match (all of them without filters).")
+
+
+class PublisherSummary(BaseModel):
+    name: str
+    documents: int
+    first_published: datetime | None
+    last_published: datetime | None
+
+
+class PublisherList(BaseModel):
+    data: list[PublisherSummary]
+    count: int
 
 
 class IngestedDocument(BaseModel):

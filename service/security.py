@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import time
 
@@ -12,37 +11,16 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.errors import send_error
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 """Probes and metrics stay open to orchestrators and scrapers."""
 
 
 def is_write(method: str, path: str) -> bool:
-    return (method == "POST" and path.rstrip("/") == "/documents") or (
-        method == "DELETE" and path.startswith("/documents/")
-    )
-
-
-async def _reply(
-    send: Send,
-    status: int,
-    code: str,
-    message: str,
-    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
-) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    documents = path.rstrip("/") == "/documents" or path.startswith("/documents/")
+    return documents and method in ("POST", "DELETE")
 
 
 class ApiKeyAuth:
@@ -66,7 +44,8 @@ class ApiKeyAuth:
         write = is_write(method, path)
         if self.api_key is None:
             if write and not self.loopback:
-                await _reply(
+                await send_error(
+                    scope,
                     send,
                     403,
                     "writes_disabled",
@@ -78,7 +57,8 @@ class ApiKeyAuth:
             header = dict(scope.get("headers", [])).get(b"authorization", b"")
             scheme, _, token = header.partition(b" ")
             if scheme.lower() != b"bearer" or not token:
-                await _reply(
+                await send_error(
+                    scope,
                     send,
                     401,
                     "unauthorized",
@@ -87,7 +67,7 @@ class ApiKeyAuth:
                 )
                 return
             if not hmac.compare_digest(token.strip(), self.api_key):
-                await _reply(send, 403, "forbidden", "the API key is not valid")
+                await send_error(scope, send, 403, "forbidden", "the API key is not valid")
                 return
         await self.app(scope, receive, send)
 
@@ -109,7 +89,8 @@ class RateLimit:
         if not self.limiter.hit(self.item, client):
             reset = self.limiter.get_window_stats(self.item, client).reset_time
             retry = max(1, math.ceil(reset - time.time()))
-            await _reply(
+            await send_error(
+                scope,
                 send,
                 429,
                 "rate_limited",

@@ -10,16 +10,17 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingParams
-from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision, load_embedder
-from index.engine import SearchOptions
-from index.fusion import Mode
-from index.lexical import Bm25Params
-from index.store import StoreKind, StorePolicy
+from index.config import Backend as StoreBackend
+from index.config import IndexConfig, MilvusConfig, SearchOptions
+from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision
+from index.fusion import Fusion, Mode
+from index.models import load_embedder
+from index.vectors import StoreKind, StorePolicy
 
 ENV_PREFIX = "BYLINE_"
 _CHUNKING = ChunkingParams()
 _SEARCH = SearchOptions()
-_BM25 = Bm25Params()
+_FUSION = Fusion()
 _STORE = StorePolicy()
 
 
@@ -55,6 +56,21 @@ class Settings(BaseSettings):
     model_cache: Path = Field(
         Path("data/models"), description="Where the ONNX export of the model is cached."
     )
+    store: StoreBackend = Field(
+        "embedded",
+        description="Where the archive lives: embedded (this machine) or milvus (BYLINE_MILVUS_*).",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus: a file path (Milvus Lite) or http://host:19530 (a server).",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus: user:password or token.")
+    milvus_db: str | None = Field(None, description="Milvus: database name (default: default).")
+    milvus_collection: str = Field(
+        "byline",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="Milvus: collection prefix.",
+    )
     index_kind: StoreKind = Field(
         _STORE.kind,
         description="Vector index: flat (exact), ivf (approximate), or auto (ivf when large).",
@@ -77,10 +93,10 @@ class Settings(BaseSettings):
     )
     search_mode: Mode = Field(_SEARCH.mode, description="Default mode: dense, bm25 or hybrid.")
     fusion: Literal["convex", "rrf"] = Field(
-        "convex", description="How hybrid mode fuses the two ranked lists."
+        _FUSION.method, description="How hybrid mode fuses the two ranked lists."
     )
     dense_weight: float = Field(
-        _SEARCH.dense_weight, ge=0.0, le=1.0, description="Weight of dense scores in fusion."
+        _FUSION.dense_weight, ge=0.0, le=1.0, description="Weight of dense scores in fusion."
     )
     duplicate_cosine: float = Field(
         _SEARCH.duplicate_cosine,
@@ -91,8 +107,9 @@ class Settings(BaseSettings):
     query_cache: int = Field(
         _SEARCH.query_cache, ge=0, le=1_000_000, description="Query embeddings kept (LRU)."
     )
-    bm25_k1: float = Field(_BM25.k1, gt=0.0, le=5.0, description="BM25 term saturation.")
-    bm25_b: float = Field(_BM25.b, ge=0.0, le=1.0, description="BM25 length normalization.")
+    chat_passages: int = Field(
+        5, ge=1, le=50, description="Passages the chat endpoint draws its answer from."
+    )
     worker_threads: int = Field(
         8,
         ge=1,
@@ -153,6 +170,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _milvus_needs_uri(self) -> Settings:
+        if self.store == "milvus" and not self.milvus_uri:
+            raise ValueError(
+                "BYLINE_STORE=milvus needs BYLINE_MILVUS_URI (a file path for Milvus Lite, or "
+                "http://host:19530)"
+            )
+        return self
+
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe (loads or exports the model: seconds)."""
         return load_embedder(
@@ -170,31 +196,37 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
-    def search_options(self) -> SearchOptions:
-        return SearchOptions(
-            mode=self.search_mode,
-            fusion=self.fusion,
-            dense_weight=self.dense_weight,
-            duplicate_cosine=self.duplicate_cosine,
-            query_cache=self.query_cache,
+    def index_config(self) -> IndexConfig:
+        """The one description of the index that every entry point uses."""
+        milvus = None
+        if self.milvus_uri:
+            milvus = MilvusConfig(
+                uri=self.milvus_uri,
+                token=self.milvus_token.get_secret_value() if self.milvus_token else None,
+                db_name=self.milvus_db,
+                collection=self.milvus_collection,
+            )
+        return IndexConfig(
+            index_dir=self.index_dir,
+            target_tokens=self.chunk_target_tokens,
+            overlap_tokens=self.chunk_overlap_tokens,
+            search=SearchOptions(
+                mode=self.search_mode,
+                fusion=Fusion(method=self.fusion, dense_weight=self.dense_weight),
+                duplicate_cosine=self.duplicate_cosine,
+                query_cache=self.query_cache,
+            ),
+            store=StorePolicy(
+                kind=self.index_kind, ivf_threshold=self.ivf_threshold, nprobe=self.ivf_nprobe
+            ),
+            backend=self.store,
+            milvus=milvus,
         )
-
-    def store_policy(self) -> StorePolicy:
-        return StorePolicy(
-            kind=self.index_kind, ivf_threshold=self.ivf_threshold, nprobe=self.ivf_nprobe
-        )
-
-    def bm25(self) -> Bm25Params:
-        return Bm25Params(k1=self.bm25_k1, b=self.bm25_b)
 
     def chunking(self, max_tokens: int) -> ChunkingParams:
         """Chunking for a model whose window holds `max_tokens` tokens."""
         try:
-            return ChunkingParams(
-                target_tokens=min(self.chunk_target_tokens, max_tokens),
-                max_tokens=max_tokens,
-                overlap_tokens=self.chunk_overlap_tokens,
-            )
+            return self.index_config().chunking(max_tokens)
         except ValueError as exc:
             raise ConfigurationError(
                 f"{ENV_PREFIX}CHUNK_TARGET_TOKENS / {ENV_PREFIX}CHUNK_OVERLAP_TOKENS: {exc}"

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Sequence
 
 from index.answer import ExtractiveAnswerer
+from index.archive import check_model
 from index.coalesce import CoalescingEmbedder
-from index.documents import Document
-from index.embedding import Embedder
-from index.engine import IngestResult, NewsIndex
-from index.errors import BylineError
+from index.embedding import Embedder, resolve_model
+from index.engine import NewsIndex
+from index.errors import BylineError, IndexCorruptError
 from service.errors import ServiceError
-from service.settings import Settings
+from service.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 
 
 class ServiceState:
-    """Loads the model and index once, then serves them; writes persist before they return."""
+    """Loads the model and index once, then serves them. Writes are durable when the index
+    returns from them, so the state keeps nothing of its own to save."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -29,8 +28,22 @@ class ServiceState:
         self._answerer: ExtractiveAnswerer | None = None
         self.error: BylineError | None = None
         self.load_seconds: float | None = None
-        # One write at a time, from the change in memory until it is on disk.
-        self._write_lock = threading.Lock()
+
+    def refuse_another_model(self) -> None:
+        """Raise IndexMismatchError at once for an index built with another model, before
+        seconds go into loading one: a mismatch never resolves itself."""
+        config = self.settings.index_config()
+        try:
+            stored = config.stored_info()
+        except IndexCorruptError:
+            return  # loading reports it, and /ready says how to fix it
+        if stored is not None:
+            model = (
+                self._embedder.model_id
+                if self._embedder is not None
+                else resolve_model(self.settings.model)[0]
+            )
+            check_model(stored, model, str(config.index_dir))
 
     def load(self) -> None:
         """Load the embedding model and the index; record an error instead of raising it."""
@@ -39,28 +52,29 @@ class ServiceState:
             embedder = self._embedder or self.settings.load_embedder()
             if self.settings.embed_coalesce:
                 embedder = CoalescingEmbedder(embedder)
-            params = self.settings.chunking(embedder.max_tokens)
-            self._index = NewsIndex.open(
-                self.settings.index_dir,
-                embedder,
-                params,
-                bm25=self.settings.bm25(),
-                options=self.settings.search_options(),
-                store_policy=self.settings.store_policy(),
-            )
+            self._index = NewsIndex.open(self.settings.index_config(), embedder)
+        except ConfigurationError as exc:
+            self.error = BylineError(str(exc))
+            log.error("cannot serve: %s", exc)
+            return
         except BylineError as exc:
             self.error = exc
             log.error("cannot serve: %s", exc)
             return
         self._answerer = ExtractiveAnswerer(embedder, knows=self._knows)
         self.load_seconds = time.perf_counter() - started
+        view = self._index.view()
         log.info(
-            "ready in %.1f s: %d documents, %d passages from %s",
+            "ready in %.1f s: %d documents, %d passages in %s",
             self.load_seconds,
-            self._index.document_count,
-            self._index.passage_count,
-            self.settings.index_dir,
+            view.document_count,
+            view.passage_count,
+            self._index.where,
         )
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
 
     @property
     def loaded_index(self) -> NewsIndex | None:
@@ -84,35 +98,3 @@ class ServiceState:
     def _knows(self, word: str) -> bool:
         # Through the state, so the answerer always sees the index after the latest write.
         return self.index.knows(word)
-
-    def upsert(self, documents: Sequence[Document]) -> list[IngestResult]:
-        with self._write_lock:
-            results = self.index.upsert(documents)
-            self._persist()
-            return results
-
-    def delete(self, doc_id: str) -> None:
-        with self._write_lock:
-            self.index.delete(doc_id)
-            self._persist()
-
-    def _persist(self) -> None:
-        """Save, or put memory back to the last saved index and report the failure."""
-        index = self.index
-        try:
-            index.save(self.settings.index_dir)
-        except OSError as exc:
-            log.error("saving the index to %s failed: %s", self.settings.index_dir, exc)
-            self._index = NewsIndex.open(
-                self.settings.index_dir,
-                index.embedder,
-                index.params,
-                bm25=self.settings.bm25(),
-                options=self.settings.search_options(),
-                store_policy=self.settings.store_policy(),
-            )
-            raise ServiceError(
-                503,
-                "storage_failed",
-                f"the change was not saved ({exc.strerror or exc}); the index is as it was before",
-            ) from exc

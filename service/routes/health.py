@@ -23,6 +23,10 @@ def health() -> Health:
 )
 def ready(state: StateDep) -> Ready:
     index = state.index
+    view = index.view()
     return Ready(
-        documents=index.document_count, passages=index.passage_count, model=index.embedder.model_id
+        documents=view.document_count,
+        passages=view.passage_count,
+        model=index.embedder.model_id,
+        backend=index.config.backend,
     )

@@ -18,10 +18,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.answer import Answer
+from service import application
 from service.deps import StateDep
 from service.errors import ServiceError
-from service.schemas import OpenAIError
+from service.schemas import AskRequest, Citation, OpenAIError
 
 router = APIRouter(
     prefix="/v1",
@@ -57,15 +57,6 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
 
 
-class ChatCitation(BaseModel):
-    doc_id: str
-    title: str | None
-    url: str | None
-    quote: str
-    char_start: int
-    char_end: int
-
-
 def message_text(message: ChatMessage) -> str:
     """The text of a message, whether a string or a list of content parts."""
     if isinstance(message.content, str):
@@ -92,29 +83,18 @@ def resolve_question(messages: Sequence[ChatMessage]) -> tuple[str, str]:
     return question, question
 
 
-def render(answer: Answer) -> tuple[str, list[ChatCitation]]:
+def render(result: application.AskResult) -> tuple[str, list[Citation]]:
     """The reply text with [n] markers and a sources list, and its citations."""
-    if not answer.answerable:
+    citations = result.citations()
+    if not citations:
         return NOT_ANSWERED, []
-    citations = [
-        ChatCitation(
-            doc_id=q.document.doc_id,
-            title=q.document.title,
-            url=q.document.url,
-            quote=q.text,
-            char_start=q.start,
-            char_end=q.end,
-        )
-        for q in answer.quotes
-    ]
-    body = " ".join(f"{q.text} [{i}]" for i, q in enumerate(answer.quotes, start=1))
+    body = " ".join(f"{c.quote} [{i}]" for i, c in enumerate(citations, start=1))
     sources = []
-    for i, quote in enumerate(answer.quotes, start=1):
-        document = quote.document
-        name = document.title or document.doc_id
-        by = f", {document.publisher}" if document.publisher else ""
-        link = f" <{document.url}>" if document.url else ""
-        sources.append(f"[{i}] {name}{by}{link}: “{quote.text}”")
+    for i, citation in enumerate(citations, start=1):
+        name = citation.title or citation.doc_id
+        by = f", {citation.publisher}" if citation.publisher else ""
+        link = f" <{citation.url}>" if citation.url else ""
+        sources.append(f"[{i}] {name}{by}{link}: “{citation.quote}”")
     return f"{body}\n\nSources:\n" + "\n".join(sources), citations
 
 
@@ -141,11 +121,11 @@ def chat_completions(
         )
     question, query = resolve_question(request.messages)
     index = state.index
-    hits = index.search(query, 5)
-    content, citations = render(state.answerer.answer(question, hits))
+    asked = application.make(AskRequest, question=question, k=state.settings.chat_passages)
+    content, citations = render(application.ask(state, asked, query=query))
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    cited = [c.model_dump() for c in citations]
+    cited = [c.model_dump(exclude={"passage_id"}) for c in citations]
     if request.stream:
         return StreamingResponse(
             _stream(completion_id, created, content, cited), media_type="text/event-stream"

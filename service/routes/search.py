@@ -2,73 +2,40 @@
 
 from __future__ import annotations
 
-import time
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from index.engine import Hit, NewsIndex
 from index.fusion import Mode
+from service import application
 from service.deps import IndexDep
 from service.responses import ModelResponse
 from service.schemas import (
     DEFAULT_K,
     ERROR_RESPONSES,
     MAX_K,
-    AlsoIn,
     BatchSearchRequest,
     BatchSearchResponse,
     ErrorResponse,
     QueryText,
     SearchRequest,
     SearchResponse,
-    SearchResult,
-    Source,
+    Sort,
 )
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Empty query or k out of range."}
+    422: {"model": ErrorResponse, "description": "Empty query, k or a filter out of range."}
 }
 _DESCRIPTION = (
     "Find the passages of the indexed news articles that best answer a question. Each result "
     "quotes the passage and gives its source: the document id, title and publisher, and the "
     "character span `[char_start, char_end)` of the passage in the document's original text "
-    "(GET /documents/{doc_id} returns that text)."
+    "(GET /documents/{doc_id} returns that text). Filters by date and publisher apply before "
+    "the k best are chosen."
 )
-
-
-def to_result(hit: Hit) -> SearchResult:
-    document, passage = hit.document, hit.passage
-    return SearchResult(
-        rank=hit.rank,
-        score=hit.score,
-        passage_id=passage.passage_id,
-        text=hit.text,
-        source=Source(
-            doc_id=document.doc_id,
-            title=document.title,
-            publisher=document.publisher,
-            url=document.url,
-            published=document.published,
-            char_start=passage.start,
-            char_end=passage.end,
-        ),
-        also_in=[
-            AlsoIn(doc_id=d.doc_id, title=d.title, char_start=p.start, char_end=p.end)
-            for p, d in hit.also_in
-        ],
-    )
-
-
-def run_search(index: NewsIndex, query: str, k: int, mode: Mode | None = None) -> SearchResponse:
-    started = time.perf_counter()
-    hits = index.search(query, k, mode)
-    took_ms = (time.perf_counter() - started) * 1000
-    return SearchResponse(
-        query=query, took_ms=round(took_ms, 3), results=[to_result(h) for h in hits]
-    )
 
 
 @router.post(
@@ -80,18 +47,7 @@ def run_search(index: NewsIndex, query: str, k: int, mode: Mode | None = None) -
     response_model=BatchSearchResponse,
 )
 def search_batch(index: IndexDep, request: BatchSearchRequest) -> ModelResponse:
-    started = time.perf_counter()
-    batches = index.search_many(request.queries, request.k, request.mode)
-    took_ms = round((time.perf_counter() - started) * 1000, 3)
-    return ModelResponse(
-        BatchSearchResponse(
-            took_ms=took_ms,
-            responses=[
-                SearchResponse(query=q, took_ms=took_ms, results=[to_result(h) for h in hits])
-                for q, hits in zip(request.queries, batches, strict=True)
-            ],
-        )
-    )
+    return ModelResponse(application.search_batch(index, request))
 
 
 @router.get(
@@ -109,8 +65,35 @@ def search_get(
         int, Query(ge=1, le=MAX_K, description=f"Passages to return, 1 to {MAX_K}.")
     ] = DEFAULT_K,
     mode: Annotated[Mode | None, Query(description="dense, bm25 or hybrid (the default).")] = None,
+    published_after: Annotated[
+        date | datetime | None, Query(description="ISO date or date-time, inclusive.")
+    ] = None,
+    published_before: Annotated[
+        date | datetime | None, Query(description="ISO date or date-time, exclusive.")
+    ] = None,
+    publisher: Annotated[
+        list[str] | None, Query(description="Only these publishers (repeat the parameter).")
+    ] = None,
+    doc_id: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
+    sort: Annotated[Sort, Query(description="relevance or date (newest first).")] = "relevance",
+    recency_half_life_days: Annotated[
+        float | None, Query(gt=0, le=36500, description="Prefer recent articles.")
+    ] = None,
 ) -> ModelResponse:
-    return ModelResponse(run_search(index, q, k, mode))
+    request = application.make(
+        SearchRequest,
+        given_as="query",
+        query=q,
+        k=k,
+        mode=mode,
+        published_after=published_after,
+        published_before=published_before,
+        publisher=publisher,
+        doc_id=doc_id,
+        sort=sort,
+        recency_half_life_days=recency_half_life_days,
+    )
+    return ModelResponse(application.search(index, request))
 
 
 @router.post(
@@ -122,4 +105,4 @@ def search_get(
     response_model=SearchResponse,
 )
 def search_post(index: IndexDep, request: SearchRequest) -> ModelResponse:
-    return ModelResponse(run_search(index, request.query, request.k, request.mode))
+    return ModelResponse(application.search(index, request))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.localserver import LocalServer, local_server
+from eval.localserver import LocalServer, local_server
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from index.archive_db import DATABASE
 from index.embedding import Embedder, WrappedEmbedder
 from index.engine import NewsIndex
 from service.app import create_app
@@ -45,6 +46,7 @@ def test_health_and_ready(client: TestClient, seed_index: NewsIndex) -> None:
         "documents": 5,
         "passages": seed_index.passage_count,
         "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "backend": "embedded",
     }
 
 
@@ -346,9 +348,8 @@ def test_cors_is_off_by_default_and_configurable(
 def test_a_truncated_index_is_reported_at_start_up_and_never_served(
     embedder: Embedder, index_dir: Path
 ) -> None:
-    generation = next(index_dir.glob("gen-*"))
-    vectors = generation / "vectors.faiss"
-    vectors.write_bytes(vectors.read_bytes()[:512])
+    database = index_dir / DATABASE
+    database.write_bytes(database.read_bytes()[:512])
     app = create_app(Settings(index_dir=index_dir), embedder=embedder)
     with TestClient(app) as broken:
         for _ in range(200):
@@ -357,7 +358,7 @@ def test_a_truncated_index_is_reported_at_start_up_and_never_served(
                 break
             time.sleep(0.05)
         message = _error(ready, 503, "index_corrupt")
-        assert "vectors.faiss" in message
+        assert DATABASE in message
         assert "byline index --rebuild" in message
         _error(broken.get("/search", params={"q": "Kursk"}), 503, "index_corrupt")
         assert broken.get("/health").status_code == 200
@@ -383,3 +384,17 @@ def test_batch_search_answers_each_query_as_search_would(client: TestClient) -> 
     )
     blank = {"queries": ["fine", "  "]}
     assert "'queries.1'" in _error(client.post("/search/batch", json=blank), 422, "invalid_request")
+
+
+def test_an_empty_publisher_filter_is_a_422_naming_it(client: TestClient) -> None:
+    for url in ("/search?q=Kursk&publisher=", "/documents?publisher="):
+        message = _error(client.get(url), 422, "invalid_request")
+        assert message.startswith("query parameter 'publisher.0'")
+
+
+def test_filters_with_one_date_bound_and_far_offsets_are_answered(client: TestClient) -> None:
+    for bound in ("published_after", "published_before"):
+        for url in (f"/search?q=Kursk&{bound}=2024-08-01", f"/documents?{bound}=2024-08-01"):
+            assert client.get(url).status_code == 200, url
+    far = client.get("/documents", params={"offset": 2**64})
+    assert "'offset'" in _error(far, 422, "invalid_request")

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from eval.localserver import local_server
 from index.engine import NewsIndex
 from service.cli import app
-from service.localserver import local_server
 from tests.conftest import SEEDS
 
 runner = CliRunner()

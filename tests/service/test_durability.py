@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.localserver import local_server
+from eval.localserver import local_server
 
 KILLS = 20
 

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult, TextContent
 
-from service.localserver import LocalServer
+from eval.localserver import LocalServer
 
 
 def _text(result: CallToolResult) -> str:

@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from service.localserver import LocalServer
+from eval.localserver import LocalServer
 from service.routes.openai_compat import ChatMessage, resolve_question
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.localserver import LocalServer, local_server
+from eval.localserver import LocalServer, local_server
 
 
 def _mapped_libraries(pid: int) -> set[str]:

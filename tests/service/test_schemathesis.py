@@ -13,7 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from service.localserver import local_server
+from eval.localserver import local_server
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 EXAMPLES_PER_OPERATION = 25

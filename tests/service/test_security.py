@@ -86,3 +86,30 @@ def test_bad_rate_limit_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("BYLINE_RATE_LIMIT", "lots")
     with pytest.raises(ConfigurationError, match="BYLINE_RATE_LIMIT"):
         load_settings()
+
+
+def _openai_error(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] is None
+    return error
+
+
+def test_middleware_refusals_under_v1_have_the_openai_shape(start: Any) -> None:
+    """401, 403, 413 and 429 come from middleware, before any route: one error writer."""
+    chat = {"model": "byline", "messages": [{"role": "user", "content": "Kursk?"}]}
+    client = start(api_key="k", protect_reads=True, max_body_bytes=2048, rate_limit="3/minute")
+    assert _openai_error(client.post("/v1/chat/completions", json=chat), 401)["code"] == (
+        "unauthorized"
+    )
+    wrong = client.post("/v1/chat/completions", json=chat, headers={"Authorization": "Bearer x"})
+    assert _openai_error(wrong, 403)["code"] == "forbidden"
+    big = {**chat, "messages": [{"role": "user", "content": "x" * 4000}]}
+    too_big = client.post("/v1/chat/completions", json=big, headers={"Authorization": "Bearer k"})
+    assert _openai_error(too_big, 413)["code"] == "body_too_large"
+    limited = [client.get("/v1/models", headers={"Authorization": "Bearer k"}) for _ in range(4)]
+    assert _openai_error(limited[-1], 429)["code"] == "rate_limited"
+    # Outside /v1/ the same refusals keep Byline's shape.
+    assert set(client.get("/documents").json()["error"]) == {"code", "message"}

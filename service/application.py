@@ -1,0 +1,315 @@
+"""The application layer: one function per use case, for every front end.
+
+HTTP routes, the OpenAI-compatible chat, the MCP tools and the CLI translate their transport
+into a typed request, call one of these, and translate the typed result back. Nothing here
+knows HTTP; the errors raised are the core's (index/errors.py) and `ServiceError`, which each
+front end reports in its own shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as clock
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from index.answer import Answer
+from index.archive import DocumentOrder, SearchFilter
+from index.documents import Document, derived_doc_id
+from index.engine import Hit, IndexedDocument, NewsIndex
+from index.fusion import Mode
+from service.errors import ServiceError, describe_validation_errors
+from service.schemas import (
+    AlsoIn,
+    AskRequest,
+    AskResponse,
+    BatchSearchRequest,
+    BatchSearchResponse,
+    Citation,
+    DocumentDetail,
+    DocumentIn,
+    DocumentList,
+    DocumentSummary,
+    IngestedDocument,
+    IngestResponse,
+    Moment,
+    PublisherList,
+    PublisherSummary,
+    Scope,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+    Source,
+)
+
+if TYPE_CHECKING:
+    from service.state import ServiceState
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+
+def make(model: type[RequestT], *, given_as: str | None = None, **fields: object) -> RequestT:
+    """A typed request from a front end's own arguments; invalid ones are a 422 that says
+    what to fix, in every front end's error shape. `given_as` ("query", "body") names where
+    the arguments came from, for the message."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if given_as is not None:
+            errors = [{**e, "loc": (given_as, *e.get("loc", ()))} for e in errors]
+        raise ServiceError(422, "invalid_request", describe_validation_errors(errors)) from None
+
+
+# -- scope -----------------------------------------------------------------------------------
+
+
+def _seconds(moment: Moment) -> int:
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, clock.min)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def to_filter(scope: Scope) -> SearchFilter | None:
+    """The core's filter for a request's scope (None when it restricts nothing)."""
+    after = None if scope.published_after is None else _seconds(scope.published_after)
+    before = None if scope.published_before is None else _seconds(scope.published_before)
+    if after is not None and before is not None and after >= before:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"published_after ({scope.published_after}) must be earlier than published_before "
+            f"({scope.published_before})",
+        )
+    found = SearchFilter(
+        published_after=after,
+        published_before=before,
+        publishers=frozenset(p.strip().casefold() for p in scope.publisher or () if p.strip()),
+        doc_ids=frozenset(scope.doc_id or ()),
+    )
+    return None if found.empty else found
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+def to_result(hit: Hit) -> SearchResult:
+    document, passage = hit.document, hit.passage
+    return SearchResult(
+        rank=hit.rank,
+        score=hit.score,
+        passage_id=passage.passage_id,
+        text=hit.text,
+        source=Source(
+            doc_id=document.doc_id,
+            title=document.title,
+            publisher=document.publisher,
+            url=document.url,
+            published=document.published,
+            char_start=passage.start,
+            char_end=passage.end,
+        ),
+        also_in=[
+            AlsoIn(doc_id=d.doc_id, title=d.title, char_start=p.start, char_end=p.end)
+            for p, d in hit.also_in
+        ],
+    )
+
+
+def _undated(index: NewsIndex, search_filter: SearchFilter | None) -> int | None:
+    return index.undated_documents() if search_filter is not None and search_filter.dated else None
+
+
+def _hits(
+    index: NewsIndex, queries: Sequence[str], k: int, request: Scope, mode: Mode | None
+) -> list[list[Hit]]:
+    return index.search_many(
+        queries,
+        k,
+        mode,
+        to_filter(request),
+        sort=request.sort,
+        recency_half_life_days=request.recency_half_life_days,
+    )
+
+
+def search(index: NewsIndex, request: SearchRequest) -> SearchResponse:
+    """The passages that best answer a query, with their sources."""
+    started = time.perf_counter()
+    search_filter = to_filter(request)
+    hits = _hits(index, [request.query], request.k, request, request.mode)[0]
+    return SearchResponse(
+        query=request.query,
+        took_ms=round((time.perf_counter() - started) * 1000, 3),
+        results=[to_result(h) for h in hits],
+        undated_documents=_undated(index, search_filter),
+    )
+
+
+def search_batch(index: NewsIndex, request: BatchSearchRequest) -> BatchSearchResponse:
+    """`search` for many queries, their embeddings computed together."""
+    started = time.perf_counter()
+    batches = _hits(index, request.queries, request.k, request, request.mode)
+    took_ms = round((time.perf_counter() - started) * 1000, 3)
+    undated = _undated(index, to_filter(request))
+    return BatchSearchResponse(
+        took_ms=took_ms,
+        responses=[
+            SearchResponse(
+                query=q,
+                took_ms=took_ms,
+                results=[to_result(h) for h in hits],
+                undated_documents=undated,
+            )
+            for q, hits in zip(request.queries, batches, strict=True)
+        ],
+    )
+
+
+# -- ask -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """An answer with what it drew on: every front end renders this in its own form."""
+
+    question: str
+    hits: list[Hit]
+    answer: Answer
+
+    def citations(self) -> list[Citation]:
+        if not self.answer.answerable:
+            return []
+        return [
+            Citation(
+                passage_id=q.passage.passage_id,
+                doc_id=q.document.doc_id,
+                title=q.document.title,
+                url=q.document.url,
+                publisher=q.document.publisher,
+                quote=q.text,
+                char_start=q.start,
+                char_end=q.end,
+            )
+            for q in self.answer.quotes
+        ]
+
+    def response(self) -> AskResponse:
+        return AskResponse(
+            question=self.question,
+            answer=self.answer.text,
+            answerable=self.answer.answerable,
+            confidence=round(self.answer.confidence, 4),
+            citations=self.citations(),
+            passages=[to_result(h) for h in self.hits],
+        )
+
+
+def ask(state: ServiceState, request: AskRequest, *, query: str | None = None) -> AskResult:
+    """Answer a question with quotes. `query` searches with other words than the question
+    (the chat's follow-ups carry the previous question's topic)."""
+    index = state.index
+    hits = _hits(index, [query or request.question], request.k, request, request.mode)[0]
+    return AskResult(request.question, hits, state.answerer.answer(request.question, hits))
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+def _summary(indexed: IndexedDocument) -> DocumentSummary:
+    return DocumentSummary(
+        doc_id=indexed.document.doc_id,
+        passages=len(indexed.passages),
+        **indexed.document.metadata(),
+    )
+
+
+def get_document(index: NewsIndex, doc_id: str) -> DocumentDetail:
+    """One article's original text and metadata."""
+    indexed = index.get(doc_id)
+    return DocumentDetail(**_summary(indexed).model_dump(), text=indexed.document.text)
+
+
+def list_documents(
+    index: NewsIndex, scope: Scope, order: DocumentOrder, limit: int, offset: int
+) -> DocumentList:
+    """A page of the articles in scope, and how many there are."""
+    documents, total = index.page(to_filter(scope), order, limit, offset)
+    return DocumentList(data=[_summary(d) for d in documents], count=total)
+
+
+def list_publishers(index: NewsIndex) -> PublisherList:
+    """Publishers with their article counts and date ranges."""
+
+    def moment(seconds: int | None) -> datetime | None:
+        return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+    data = [
+        PublisherSummary(
+            name=p.name,
+            documents=p.documents,
+            first_published=moment(p.first_published),
+            last_published=moment(p.last_published),
+        )
+        for p in index.publishers()
+    ]
+    return PublisherList(data=data, count=len(data))
+
+
+def add_documents(state: ServiceState, items: Sequence[DocumentIn]) -> IngestResponse:
+    """Index articles (durable when it returns); the limits are the settings'."""
+    limits = state.settings
+    if not items:
+        raise ServiceError(422, "invalid_request", "request body: give at least one document")
+    if len(items) > limits.max_documents_per_request:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"request body: {len(items)} documents; send at most "
+            f"{limits.max_documents_per_request} per request (BYLINE_MAX_DOCUMENTS_PER_REQUEST)",
+        )
+    for number, item in enumerate(items):
+        if len(item.text) > limits.max_document_chars:
+            raise ServiceError(
+                422,
+                "invalid_request",
+                f"document {number} ({item.id or 'no id'}): text has {len(item.text)} characters; "
+                f"the limit is {limits.max_document_chars} (BYLINE_MAX_DOCUMENT_CHARS)",
+            )
+    documents = [
+        Document(
+            doc_id=item.id or derived_doc_id(item.text),
+            text=item.text,
+            title=item.title,
+            publisher=item.publisher,
+            url=item.url,
+            published=item.published,
+        )
+        for item in items
+    ]
+    seen: set[str] = set()
+    for document in documents:
+        if document.doc_id in seen:
+            raise ServiceError(
+                422,
+                "invalid_request",
+                f"document id {document.doc_id!r} appears more than once in this request",
+            )
+        seen.add(document.doc_id)
+    results = state.index.upsert(documents)
+    data = [
+        IngestedDocument(doc_id=r.doc_id, passages=r.passages, status=r.change.value)
+        for r in results
+    ]
+    return IngestResponse(data=data, count=len(data))
+
+
+def delete_document(state: ServiceState, doc_id: str) -> None:
+    """Delete an article and its passages (durable when it returns)."""
+    state.index.delete(doc_id)
