@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -21,12 +21,12 @@ import httpx
 
 from eval import loadgen
 from eval.loadgen import LoadResult, Request
+from eval.localserver import local_server, rss_mb
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
 from index.engine import NewsIndex
 from index.fusion import Mode
-from service.localserver import local_server, rss_mb
 from service.settings import Settings
 
 CLIENT_COUNTS = (8, 32)
@@ -122,7 +122,6 @@ def run(
         },
     )
     documents = load_documents(corpus)
-    params = settings.chunking(embedder.max_tokens)
     query_texts = bench_queries(documents, queries)
 
     embedder.embed(query_texts[:5])  # warm-up
@@ -136,13 +135,15 @@ def run(
     with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
         index_dir = Path(tmp) / "index"
         started = time.perf_counter()
-        index = NewsIndex(embedder, params)
-        index.upsert(documents)
-        index.save(index_dir)
-        report.index_build_s = time.perf_counter() - started
-        report.documents, report.passages = index.document_count, index.passage_count
-        report.index_passages_per_s = index.passage_count / report.index_build_s
-        texts = [d.passage_text(p) for d in index.documents() for p in d.passages]
+        index = NewsIndex.open(replace(settings.index_config(), index_dir=index_dir), embedder)
+        try:
+            index.upsert(documents)
+            report.index_build_s = time.perf_counter() - started
+            report.documents, report.passages = index.document_count, index.passage_count
+            report.index_passages_per_s = index.passage_count / report.index_build_s
+            texts = [d.passage_text(p) for d in index.documents() for p in d.passages]
+        finally:
+            index.close()
         started = time.perf_counter()
         embedder.embed(texts)
         report.raw_encoder_passages_per_s = len(texts) / (time.perf_counter() - started)

@@ -1,9 +1,10 @@
 """Retrieval quality on a public benchmark, per mode, with Byline's own search components.
 
-Each benchmark document is one unit (as in BEIR and MTEB): dense search is the FAISS store
-over the model's vectors of whole documents, BM25 is `index.lexical`, hybrid is
-`index.fusion`. Document embeddings are cached on disk; query embeddings never are, so
-queries per second include the model.
+Each benchmark document is one unit (as in BEIR and MTEB): dense search is the archive's
+vector table (`index.vectors`, exact) over the model's vectors of whole documents, BM25 is
+the archive's keyword index (`index.keywords`, tantivy), hybrid is `index.fusion.fuse`.
+Document embeddings are cached on disk; query embeddings never are, so queries per second
+include the model.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from ir_measures import RR, R, Success, nDCG
 
 from eval.datasets import Dataset
 from index.embedding import Embedder
-from index.fusion import Mode, convex_fusion, ranked, reciprocal_rank_fusion
-from index.lexical import Bm25Index, Bm25Params
-from index.store import FaissFlatStore
+from index.fusion import Fusion, Mode, fuse, ranked
+from index.keywords import Bm25Params, KeywordIndex, KeywordPassage
+from index.vectors import NewRows, VectorSnapshot
 
 DEPTH = 100
 """Candidates taken from each retriever before fusion and scoring."""
@@ -40,22 +41,6 @@ MEASURES = {
 Run = dict[str, dict[str, float]]
 
 
-@dataclass(frozen=True)
-class Fusion:
-    """How hybrid mode combines the two lists: `rrf` or `convex` (min-max, weighted)."""
-
-    method: str = "convex"
-    dense_weight: float = 0.5
-    rrf_k: int = 60
-
-    def combine(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
-        if self.method == "rrf":
-            return reciprocal_rank_fusion(
-                [[k for k, _ in ranked(dense)], [k for k, _ in ranked(lexical)]], self.rrf_k
-            )
-        return convex_fusion(dense, lexical, self.dense_weight)
-
-
 def score(qrels: dict[str, dict[str, int]], run: Run) -> dict[str, float]:
     """The standard measures, computed by ir-measures (pytrec_eval underneath)."""
     aggregated = ir_measures.calc_aggregate(list(MEASURES.values()), qrels, run)
@@ -70,21 +55,39 @@ class BenchmarkIndex:
     ) -> None:
         self.doc_ids = list(dataset.documents)
         texts = [dataset.documents[d] for d in self.doc_ids]
-        keys = np.arange(len(texts), dtype=np.int64)
-        self.store = FaissFlatStore(embedder.dimension)
-        self.store.add(keys, embedder.embed(texts, progress=True))
-        self.bm25 = Bm25Index(bm25)
-        self.bm25.build(keys.tolist(), texts)
+        n = len(texts)
+        keys = np.arange(n, dtype=np.int64)
+        nothing = np.full(n, -1, np.int64)
+        self.vectors = VectorSnapshot.empty(embedder.dimension).appended(
+            NewRows(
+                keys=keys,
+                vectors=embedder.embed(texts, progress=True),
+                fingerprints=keys,
+                published=nothing,
+                publishers=np.full(n, -1, np.int32),
+                docs=keys.astype(np.int32),
+            ),
+            removed=np.zeros(0, np.int64),
+        )
+        self.keywords = KeywordIndex(None, bm25 or Bm25Params())
+        self.keywords.apply(
+            1,
+            [],
+            [
+                KeywordPassage(int(k), str(k), t, None, None)
+                for k, t in zip(keys, texts, strict=True)
+            ],
+        )
 
     def dense(self, vectors: np.ndarray) -> list[dict[int, float]]:
-        scores, keys = self.store.search(vectors, DEPTH)
-        return [
-            {int(k): float(s) for k, s in zip(row_keys, row_scores, strict=True) if k >= 0}
-            for row_scores, row_keys in zip(scores, keys, strict=True)
-        ]
+        found = []
+        for row in vectors:
+            scores, keys = self.vectors.search(row, DEPTH)
+            found.append({int(k): float(s) for k, s in zip(keys, scores, strict=True)})
+        return found
 
     def lexical(self, query: str) -> dict[int, float]:
-        scores, keys = self.bm25.search(query, DEPTH)
+        scores, keys = self.keywords.searcher().search(query, DEPTH)
         return {int(k): float(s) for k, s in zip(keys, scores, strict=True)}
 
     def to_run(self, per_query: dict[str, dict[int, float]]) -> Run:
@@ -118,7 +121,7 @@ def evaluate(
         ),
         Mode.BM25: lambda: {q: index.lexical(t) for q, t in zip(qids, texts, strict=True)},
         Mode.HYBRID: lambda: {
-            q: fusion.combine(d, index.lexical(t))
+            q: fuse(d, index.lexical(t), fusion)
             for q, t, d in zip(
                 qids, texts, index.dense(_embed_each(query_embedder, texts)), strict=True
             )

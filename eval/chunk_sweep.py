@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.chunking import ChunkingParams
+from index.config import IndexConfig
 from index.documents import Document
 from index.embedding import Embedder
-from index.engine import NewsIndex
+from index.engine import NewsIndex, temporary_index
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,22 @@ def evaluate(
     params: ChunkingParams,
     budget_tokens: int,
 ) -> SweepRow:
-    started = time.perf_counter()
-    index = NewsIndex(embedder, params)
-    index.upsert(documents)
-    seconds = time.perf_counter() - started
+    config = IndexConfig(target_tokens=params.target_tokens, overlap_tokens=params.overlap_tokens)
+    with temporary_index(config, embedder) as index:
+        started = time.perf_counter()
+        index.upsert(documents)
+        seconds = time.perf_counter() - started
+        return _score(index, embedder, questions, budget_tokens, params, seconds)
+
+
+def _score(
+    index: NewsIndex,
+    embedder: Embedder,
+    questions: list[Question],
+    budget_tokens: int,
+    params: ChunkingParams,
+    seconds: float,
+) -> SweepRow:
     lengths = {}
     for indexed in index.documents():
         texts = [indexed.passage_text(p) for p in indexed.passages]

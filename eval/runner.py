@@ -13,7 +13,7 @@ from eval.report import EvalReport
 from index.answer import ExtractiveAnswerer
 from index.documents import load_documents
 from index.embedding import Embedder
-from index.engine import NewsIndex
+from index.engine import temporary_index
 from index.fusion import Mode
 from service.settings import Settings
 
@@ -26,27 +26,22 @@ def _metrics(metrics: dict[str, float], qps: float) -> dict[str, float]:
 
 def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> EvalReport:
     """The labelled seed questions against an index of seeds/ built with these settings."""
-    index = NewsIndex(
-        embedder,
-        settings.chunking(embedder.max_tokens),
-        bm25=settings.bm25(),
-        options=settings.search_options(),
-    )
-    index.upsert(load_documents([settings.seeds_dir]))
-    questions = seed.load_questions()
-    results = seed.evaluate(index, questions, modes)
-    modes_out = {}
-    for mode, result in results.items():
-        metrics = _metrics(result.metrics, result.queries_per_second)
-        # Facts repeat across articles: a question is answered when any evidence passage shows.
-        for k in (1, 5, 10):
-            metrics[f"passage_recall@{k}"] = metrics[f"recall@{k}"]
-            metrics[f"recall@{k}"] = metrics[f"success@{k}"]
-        modes_out[mode.value] = metrics
-    thresholds = seed.duplicate_threshold_table(index, [0.8, 0.83, 0.86, 0.9, 0.93])
-    answers = seed.evaluate_answers(
-        index, ExtractiveAnswerer(embedder, knows=index.knows), questions
-    )
+    with temporary_index(settings.index_config(), embedder) as index:
+        index.upsert(load_documents([settings.seeds_dir]))
+        questions = seed.load_questions()
+        results = seed.evaluate(index, questions, modes)
+        modes_out = {}
+        for mode, result in results.items():
+            metrics = _metrics(result.metrics, result.queries_per_second)
+            # Facts repeat across articles: a question is answered when any evidence passage shows.
+            for k in (1, 5, 10):
+                metrics[f"passage_recall@{k}"] = metrics[f"recall@{k}"]
+                metrics[f"recall@{k}"] = metrics[f"success@{k}"]
+            modes_out[mode.value] = metrics
+        thresholds = seed.duplicate_threshold_table(index, [0.8, 0.83, 0.86, 0.9, 0.93])
+        answers = seed.evaluate_answers(
+            index, ExtractiveAnswerer(embedder, knows=index.knows), questions
+        )
     return EvalReport(
         dataset="seed",
         queries=sum(q.answerable for q in questions),
@@ -102,10 +97,10 @@ def _run_public(
 ) -> EvalReport:
     cached = CachedEmbedder(embedder, CACHE)
     try:
-        index = benchmark.BenchmarkIndex(dataset, cached, settings.bm25())
+        index = benchmark.BenchmarkIndex(dataset, cached, settings.index_config().bm25)
     finally:
         cached.close()
-    fusion = benchmark.Fusion(settings.fusion, settings.dense_weight)
+    fusion = settings.index_config().search.fusion
     results = benchmark.evaluate(dataset, index, embedder, modes, fusion)
     return EvalReport(
         dataset=dataset.name,

@@ -1,41 +1,37 @@
-"""How the vector store behaves at 10k, 100k and 1M passages: latency, recall@10 against exact
-search, memory, build time, deletes.
+"""How the archive's searches behave at 10k, 100k and 1M passages: vector latency and
+recall@10 against exact search, filtered search, deletes, memory; and the keyword engines
+(tantivy, FTS5, bm25s) side by side (`eval.lexical`).
 
 The corpus is SQuAD dev's 2,067 real paragraphs, embedded by the configured model, plus
 generated vectors where only the index is under test: each is a real paragraph's vector
 plus half another's plus Gaussian noise, normalized. Such vectors lie among the real ones
 (topics mix, as in an archive) instead of uniformly on the sphere, where no approximate
 index works and no real corpus lies. Queries are 1,000 real SQuAD questions.
-
-Byline's own bookkeeping per passage (spans, maps, BM25; not the article text) is measured
-on the real paragraphs with tracemalloc, through the real `NewsIndex`.
 """
 
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
-import tracemalloc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import faiss
 import numpy as np
 
+from eval import lexical
 from eval.datasets import load_squad
 from eval.embed_cache import CachedEmbedder
 from index.chunking import split_sentences
-from index.documents import Document
-from index.embedding import Embedder
-from index.engine import NewsIndex
-from index.lexical import Bm25Index
-from index.store import FaissFlatStore, FaissIvfStore, all_cores
+from index.vectors import NewRows, RowFilter, StorePolicy, VectorSnapshot, all_cores, lists_for
 from service.settings import Settings
 
 CACHE = Path("eval/cache/embeddings.sqlite")
 SIZES = (10_000, 100_000, 1_000_000)
 NPROBES = (8, 16, 32, 64)
+PUBLISHERS = 20
+"""Generated passages are spread over this many publishers; a filter keeps one of them."""
 
 
 @dataclass
@@ -49,21 +45,15 @@ class IvfRow:
 class SizeResult:
     passages: int
     flat_median_ms: float
-    flat_bytes_per_passage: float
+    bytes_per_passage: float
     ivf_lists: int
     ivf_build_s: float
-    ivf_bytes_per_passage: float
     ivf: list[IvfRow] = field(default_factory=list)
+    filtered_median_ms: float = 0.0
+    """IVF (default nprobe) with a filter keeping one publisher in 20."""
+    filtered_recall_at_10: float = 0.0
     delete_ms_per_passage: float = 0.0
     deleted_found_after: int = 0
-
-
-@dataclass
-class Bm25Result:
-    passages: int
-    build_s: float
-    median_ms: float
-    bytes_per_passage: float
 
 
 @dataclass
@@ -71,9 +61,8 @@ class ScaleReport:
     queries: int
     real_passages: int
     sizes: list[SizeResult] = field(default_factory=list)
-    bm25: list[Bm25Result] = field(default_factory=list)
-    bookkeeping_bytes_per_passage: float = 0.0
-    bookkeeping_passages: int = 0
+    keyword_quality: list[lexical.QualityRow] = field(default_factory=list)
+    keywords: list[lexical.SpeedRow] = field(default_factory=list)
 
 
 def synthetic(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -88,90 +77,80 @@ def synthetic(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def _median_ms(search: object, queries: np.ndarray, k: int = 10) -> float:
+def _median_ms(
+    snapshot: VectorSnapshot, queries: np.ndarray, where: RowFilter | None = None
+) -> float:
     times = []
-    for row in range(len(queries)):
+    for query in queries:
         started = time.perf_counter()
-        search(queries[row : row + 1], k)  # type: ignore[operator]
+        snapshot.search(query, 10, where)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-def _recall(truth: np.ndarray, found: np.ndarray) -> float:
+def _recall(truth: Sequence[np.ndarray], found: Sequence[np.ndarray]) -> float:
     return float(
         np.mean([len(set(t) & set(f)) / len(t) for t, f in zip(truth, found, strict=True)])
     )
 
 
+def snapshot_of(vectors: np.ndarray, seed: int = 0) -> VectorSnapshot:
+    """An archive's vector table holding these vectors, publishers spread at random."""
+    n = len(vectors)
+    keys = np.arange(n, dtype=np.int64)
+    publishers = np.random.default_rng(seed).integers(0, PUBLISHERS, n).astype(np.int32)
+    docs = (keys // 30).astype(np.int32)
+    rows = NewRows(keys, vectors, keys, np.full(n, -1, np.int64), publishers, docs)
+    return VectorSnapshot.empty(vectors.shape[1]).appended(rows, np.zeros(0, np.int64))
+
+
+def _search_all(
+    snapshot: VectorSnapshot, queries: np.ndarray, where: RowFilter | None = None
+) -> list[np.ndarray]:
+    return [snapshot.search(q, 10, where)[1] for q in queries]
+
+
 def measure_size(
     real: np.ndarray, queries: np.ndarray, n: int, nprobes: Sequence[int] = NPROBES
 ) -> SizeResult:
-    """Exact and IVF stores over `n` vectors (the real ones first), measured."""
+    """Exact and IVF search over `n` vectors (the real ones first), measured."""
     vectors = np.vstack([real[:n], synthetic(real, max(0, n - len(real)))])
-    ids = np.random.default_rng(n).choice(2**62, size=n, replace=False).astype(np.int64)
-    flat = FaissFlatStore(real.shape[1])
-    flat.add(ids, vectors)
-    with all_cores():
-        _, truth = flat.search(queries, 10)
+    flat = snapshot_of(vectors, seed=n)
+    truth = _search_all(flat, queries)
     started = time.perf_counter()
-    ivf = FaissIvfStore.build(ids, vectors)
+    ivf = flat.with_ivf(StorePolicy(kind="ivf"))
     build_s = time.perf_counter() - started
+    one = RowFilter(publishers=np.array([3], np.int32))
     result = SizeResult(
         passages=n,
-        flat_median_ms=_median_ms(flat.search, queries[:200]),
-        flat_bytes_per_passage=len(faiss.serialize_index(flat._index)) / n,
-        ivf_lists=ivf.lists,
+        flat_median_ms=_median_ms(flat, queries[:200]),
+        bytes_per_passage=ivf.nbytes() / n,
+        ivf_lists=lists_for(n),
         ivf_build_s=build_s,
-        ivf_bytes_per_passage=len(faiss.serialize_index(ivf._index)) / n,
     )
     for nprobe in nprobes:
-        ivf._index.nprobe = nprobe
-        _, found = ivf.search(queries, 10)
-        result.ivf.append(IvfRow(nprobe, _median_ms(ivf.search, queries), _recall(truth, found)))
+        probed = replace(ivf, nprobe=nprobe)
+        found = _search_all(probed, queries)
+        result.ivf.append(IvfRow(nprobe, _median_ms(probed, queries), _recall(truth, found)))
+    filtered_truth = _search_all(flat, queries[:200], one)
+    result.filtered_median_ms = _median_ms(ivf, queries[:200], one)
+    result.filtered_recall_at_10 = _recall(filtered_truth, _search_all(ivf, queries[:200], one))
     # Deletes: 1% of the passages, then look for them with their own vectors as queries.
-    doomed = ids[::100]
+    doomed = flat.columns.keys[: flat.n][::100].copy()
+    nothing = NewRows(
+        keys=doomed[:0],
+        vectors=vectors[:0],
+        fingerprints=doomed[:0],
+        published=doomed[:0],
+        publishers=np.zeros(0, np.int32),
+        docs=np.zeros(0, np.int32),
+    )
     started = time.perf_counter()
-    ivf.remove(doomed)
+    after = ivf.appended(nothing, doomed)
     result.delete_ms_per_passage = (time.perf_counter() - started) * 1000 / len(doomed)
-    rows = np.flatnonzero(np.isin(ids, doomed[:200]))
-    _, found = ivf.search(vectors[rows], 10)
-    result.deleted_found_after = int(np.isin(doomed, found).sum())
+    found = _search_all(after, vectors[doomed[:200]])
+    result.deleted_found_after = int(np.isin(doomed, np.concatenate(found)).sum())
     return result
-
-
-def measure_bm25(sentences: Sequence[str], questions: Sequence[str], n: int) -> Bm25Result:
-    """Byline's BM25 (bm25s, stemmed) over `n` passages of three random real sentences each,
-    queried with real questions for the 100 candidates hybrid search takes."""
-    rng = np.random.default_rng(n)
-    picks = rng.integers(0, len(sentences), size=(n, 3))
-    texts = [" ".join(sentences[i] for i in row) for row in picks]
-    lexical = Bm25Index()
-    started = time.perf_counter()
-    lexical.build(list(range(n)), texts)
-    build_s = time.perf_counter() - started
-    del texts
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        lexical.search(question, 100)
-        times.append((time.perf_counter() - started) * 1000)
-    return Bm25Result(n, build_s, statistics.median(times), lexical.nbytes() / n)
-
-
-def bookkeeping_bytes(
-    documents: list[Document], embedder: Embedder, settings: Settings
-) -> tuple[float, int]:
-    """Python memory per passage of the engine (spans, maps, BM25), vectors excluded. The
-    article texts were allocated before the measurement, so they are not counted."""
-    index = NewsIndex(embedder, settings.chunking(embedder.max_tokens))
-    index.upsert(documents[:1])  # warm: imports and caches outside the measurement
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    index.upsert(documents[1:])
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    passages = index.passage_count - len(index.get(documents[0].doc_id).passages)
-    return (after - before) / passages, passages
 
 
 def run(squad: Path, sizes: Sequence[int] = SIZES, questions: int = 1000) -> ScaleReport:
@@ -182,22 +161,21 @@ def run(squad: Path, sizes: Sequence[int] = SIZES, questions: int = 1000) -> Sca
         doc_ids = sorted(dataset.documents)
         real = cached.embed([dataset.documents[d] for d in doc_ids])
         queries = cached.inner.embed(list(dataset.queries.values()))
-        documents = [Document(doc_id=d, text=dataset.documents[d]) for d in doc_ids]
-        report = ScaleReport(queries=len(queries), real_passages=len(real))
-        per_passage, counted = bookkeeping_bytes(documents, cached, settings)
     finally:
         cached.close()
-    report.bookkeeping_bytes_per_passage, report.bookkeeping_passages = per_passage, counted
+    report = ScaleReport(queries=len(queries), real_passages=len(real))
     for n in sizes:
-        report.sizes.append(measure_size(real, queries, n))
+        with all_cores():
+            report.sizes.append(measure_size(real, queries, n))
     sentences = [
         text[span.start : span.end]
         for text in dataset.documents.values()
         for span in split_sentences(text, 0, len(text))
     ]
     asked = list(dataset.queries.values())[:200]
-    for n in sizes:
-        report.bm25.append(measure_bm25(sentences, asked, n))
+    with tempfile.TemporaryDirectory(prefix="byline-scale-") as folder:
+        for n in sizes:
+            report.keywords += lexical.speed(sentences, asked, n, Path(folder))
     return report
 
 
@@ -206,42 +184,34 @@ def render(report: ScaleReport) -> str:
         f"{report.queries} SQuAD questions; {report.real_passages} real paragraphs, the rest "
         "generated among them. Latency: one query at a time, one thread, k=10.",
         "",
-        "| passages | store | median ms | recall@10 | bytes/passage | build s |",
+        "| passages | search | median ms | recall@10 | bytes/passage | build s |",
         "|---|---|---|---|---|---|",
     ]
     for size in report.sizes:
         lines.append(
-            f"| {size.passages:,} | flat (exact) | {size.flat_median_ms:.2f} | 1.000 | "
-            f"{size.flat_bytes_per_passage:,.0f} | - |"
+            f"| {size.passages:,} | exact | {size.flat_median_ms:.2f} | 1.000 | "
+            f"{size.bytes_per_passage:,.0f} | - |"
         )
         for row in size.ivf:
             lines.append(
                 f"| {size.passages:,} | IVF{size.ivf_lists} nprobe {row.nprobe} | "
                 f"{row.median_ms:.2f} | {row.recall_at_10:.3f} | "
-                f"{size.ivf_bytes_per_passage:,.0f} | {size.ivf_build_s:.1f} |"
+                f"{size.bytes_per_passage:,.0f} | {size.ivf_build_s:.1f} |"
             )
+        lines.append(
+            f"| {size.passages:,} | IVF, one publisher in {PUBLISHERS} | "
+            f"{size.filtered_median_ms:.2f} | {size.filtered_recall_at_10:.3f} | | |"
+        )
     lines.append("")
     for size in report.sizes:
         lines.append(
-            f"{size.passages:,}: deleting 1% took {size.delete_ms_per_passage:.3f} ms per "
+            f"{size.passages:,}: deleting 1% took {size.delete_ms_per_passage:.4f} ms per "
             f"passage; {size.deleted_found_after} deleted passages found afterwards."
         )
     lines += [
         "",
-        "BM25 (bm25s, stemmed), passages of three random real sentences, 100 candidates:",
+        "Keyword engines over passages of three random real sentences, 100 candidates:",
         "",
-        "| passages | build s | median ms | bytes/passage |",
-        "|---|---|---|---|",
+        lexical.render(report.keyword_quality, report.keywords),
     ]
-    for bm25 in report.bm25:
-        lines.append(
-            f"| {bm25.passages:,} | {bm25.build_s:.1f} | {bm25.median_ms:.2f} | "
-            f"{bm25.bytes_per_passage:,.0f} |"
-        )
-    lines.append("")
-    lines.append(
-        f"Engine bookkeeping (spans, maps, BM25; article text and vectors excluded): "
-        f"{report.bookkeeping_bytes_per_passage:,.0f} bytes per passage, measured over "
-        f"{report.bookkeeping_passages:,} real passages."
-    )
     return "\n".join(lines)

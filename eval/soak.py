@@ -12,14 +12,14 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
 
+from eval.localserver import LocalServer, local_server
 from index.documents import load_documents
 from index.engine import NewsIndex
-from service.localserver import LocalServer, local_server
 from service.settings import Settings
 
 # Share of requests by kind; "bad" requests are deliberate 4xx (an empty query).
@@ -151,14 +151,11 @@ def run(seeds: Path, seconds: float = 60, clients: int = 16) -> SoakReport:
     report = SoakReport(seconds=seconds, clients=clients)
     with tempfile.TemporaryDirectory(prefix="byline-soak-") as tmp:
         index_dir = Path(tmp) / "index"
-        index = NewsIndex(
-            embedder,
-            settings.chunking(embedder.max_tokens),
-            bm25=settings.bm25(),
-            options=settings.search_options(),
-        )
-        index.upsert(load_documents([seeds]))
-        index.save(index_dir)
+        index = NewsIndex.open(replace(settings.index_config(), index_dir=index_dir), embedder)
+        try:
+            index.upsert(load_documents([seeds]))
+        finally:
+            index.close()
         with local_server(index_dir, env={"BYLINE_LOG_LEVEL": "warning"}) as server:
             asyncio.run(_drive(server, seconds, clients, report))
         shutil.rmtree(index_dir, ignore_errors=True)

@@ -15,7 +15,7 @@ from eval.datasets import Dataset
 from index.answer import ExtractiveAnswerer
 from index.documents import Document
 from index.embedding import Embedder
-from index.engine import NewsIndex
+from index.engine import temporary_index
 from service.settings import Settings
 
 _PUNCTUATION = frozenset(string.punctuation)
@@ -36,20 +36,16 @@ class SquadAnswers:
 
 
 def evaluate(dataset: Dataset, embedder: Embedder, settings: Settings, k: int = 5) -> SquadAnswers:
-    index = NewsIndex(
-        embedder,
-        settings.chunking(embedder.max_tokens),
-        bm25=settings.bm25(),
-        options=settings.search_options(),
-    )
-    index.upsert([Document(doc_id=d, text=t) for d, t in dataset.documents.items()], progress=True)
-    answerer = ExtractiveAnswerer(embedder, knows=index.knows)
-    contains = cites = answered = 0
-    for qid, question in dataset.queries.items():
-        answer = answerer.answer(question, index.search(question, k))
-        text = normalize_answer(" ".join(q.text for q in answer.quotes))
-        contains += any(normalize_answer(gold) in text for gold in dataset.answers[qid])
-        cites += any(q.document.doc_id == dataset.gold[qid] for q in answer.quotes)
-        answered += answer.answerable
+    with temporary_index(settings.index_config(), embedder) as index:
+        documents = [Document(doc_id=d, text=t) for d, t in dataset.documents.items()]
+        index.upsert(documents, progress=True)
+        answerer = ExtractiveAnswerer(embedder, knows=index.knows)
+        contains = cites = answered = 0
+        for qid, question in dataset.queries.items():
+            answer = answerer.answer(question, index.search(question, k))
+            text = normalize_answer(" ".join(q.text for q in answer.quotes))
+            contains += any(normalize_answer(gold) in text for gold in dataset.answers[qid])
+            cites += any(q.document.doc_id == dataset.gold[qid] for q in answer.quotes)
+            answered += answer.answerable
     n = len(dataset.queries)
     return SquadAnswers(n, contains / n, cites / n, answered / n)

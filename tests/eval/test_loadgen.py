@@ -5,7 +5,7 @@ from pathlib import Path
 from eval import loadgen
 from eval.bench import search_requests
 from eval.loadgen import Request
-from service.localserver import local_server
+from eval.localserver import local_server
 
 
 def test_wrk_load_is_counted_and_failures_are_seen(seed_index_dir: Path) -> None:

@@ -1,0 +1,214 @@
+"""The evaluation commands of `byline`: eval, bench, scale, soak, chunk-sweep.
+
+Mounted into `byline` through the `byline.commands` entry point (pyproject.toml), so the
+service package never imports evaluation code; where eval/ is not installed (the Docker
+image), these commands are simply absent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index.errors import BylineError
+from index.fusion import Mode
+from service.cli import fail, load_embedder, settings_from
+
+app = typer.Typer(help="Measure Byline: quality, speed, scale.")
+
+
+@app.command("eval")
+def eval_command(
+    beir: Annotated[
+        Path | None, typer.Option(help="A BEIR dataset folder (corpus, queries, qrels/).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
+    squad: Annotated[Path | None, typer.Option(help="A SQuAD v1.1 file (.json[.gz]).")] = None,
+    questions: Annotated[int, typer.Option(min=10, help="SQuAD questions (fixed sample).")] = 1000,
+    mode: Annotated[
+        list[Mode] | None, typer.Option(help="Modes to evaluate [default: all three].")
+    ] = None,
+    dense_weight: Annotated[
+        float | None, typer.Option(help="Convex fusion weight [env: BYLINE_DENSE_WEIGHT].")
+    ] = None,
+    fusion: Annotated[str | None, typer.Option(help="convex or rrf [env: BYLINE_FUSION].")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="End with one JSON line of the results.")
+    ] = False,
+    reports_dir: Annotated[Path, typer.Option(help="Where JSON and Markdown go.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure retrieval quality: the seed questions by default, or a BEIR or SQuAD dataset."""
+    from eval import report, runner
+
+    settings = settings_from(dense_weight=dense_weight, fusion=fusion)
+    modes = mode or list(Mode)
+    embedder = load_embedder(settings)
+    try:
+        if beir is not None:
+            result = runner.run_beir(beir, split, settings, embedder, modes)
+        elif squad is not None:
+            result = runner.run_squad(squad, questions, settings, embedder, modes)
+        else:
+            result = runner.run_seed(settings, embedder, modes)
+    except (FileNotFoundError, ValueError, BylineError) as exc:
+        fail(str(exc))
+    typer.echo(report.render(result))
+    json_path, md_path = report.write(result, reports_dir)
+    typer.echo(f"\nreports: {json_path} {md_path}")
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+
+
+@app.command("bench")
+def bench_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Corpus to index and serve [default: seeds/].")
+    ] = None,
+    queries: Annotated[int, typer.Option(min=10, help="Search requests to time.")] = 100,
+    seconds: Annotated[float, typer.Option(min=1, help="Length of each wrk run.")] = 10,
+    peer_url: Annotated[
+        str | None, typer.Option(help="Another server to put the same search load on.")
+    ] = None,
+    peer_search: Annotated[
+        str, typer.Option(help="The peer's search path; {q} is replaced by the query.")
+    ] = "/search?query={q}&limit=5",
+    peer_pid: Annotated[
+        int | None, typer.Option(help="The peer's process id, to read its memory.")
+    ] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure indexing, start-up, HTTP latency and throughput (wrk) and memory; print a table."""
+    from eval import bench
+    from eval.report import write_json
+
+    settings = settings_from()
+    report = bench.run(
+        paths or [settings.seeds_dir],
+        queries=queries,
+        seconds=seconds,
+        peer_url=peer_url,
+        peer_search=peer_search,
+        peer_pid=peer_pid,
+    )
+    typer.echo(bench.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench')}")
+
+
+@app.command("scale")
+def scale_command(
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz).")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    sizes: Annotated[
+        str, typer.Option(help="Passage counts, comma-separated.")
+    ] = "10000,100000,1000000",
+    beir: Annotated[
+        Path | None,
+        typer.Option(help="A BEIR folder: also compare the keyword engines' quality on it."),
+    ] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Search at 10k-1M passages: vector latency and recall@10 against exact, filters,
+    deletes, memory; the keyword engines (tantivy, FTS5, bm25s) side by side."""
+    from eval import lexical, scale
+    from eval.datasets import load_beir
+    from eval.report import write_json
+
+    try:
+        counts = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
+    report = scale.run(squad, counts)
+    if beir is not None:
+        report.keyword_quality = lexical.quality(load_beir(beir, "test"))
+    typer.echo(scale.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'scale')}")
+
+
+@app.command("bench-writes")
+def bench_writes_command(
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz): article text.")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    sizes: Annotated[str, typer.Option(help="Passage counts, comma-separated.")] = "10000,100000",
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """What one article's write costs as the archive grows, and search latency during writes."""
+    from eval import writes
+    from eval.report import write_json
+
+    try:
+        counts = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
+    report = writes.run(squad, counts)
+    typer.echo(writes.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'writes')}")
+
+
+@app.command("soak")
+def soak_command(
+    seconds: Annotated[float, typer.Option(min=1, help="How long to keep the load on.")] = 60,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 16,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Mixed search, ask and write load against a real server; errors, latency and memory."""
+    from eval import soak
+    from eval.report import write_json
+
+    settings = settings_from()
+    report = soak.run(settings.seeds_dir, seconds=seconds, clients=clients)
+    typer.echo(soak.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'soak')}")
+    if report.unexpected or report.writes_missing_at_end:
+        fail("the soak saw unexpected responses or lost writes")
+
+
+@app.command("chunk-sweep")
+def chunk_sweep_command(
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev file (.json.gz).")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    targets: Annotated[str, typer.Option(help="Comma-separated target sizes in tokens.")] = (
+        "64,96,128,192,254"
+    ),
+    articles: Annotated[int, typer.Option(min=1, help="SQuAD articles to index.")] = 10,
+    questions: Annotated[int, typer.Option(min=10, help="Questions sampled from them.")] = 1000,
+    budget: Annotated[int, typer.Option(min=16, help="Reading budget in tokens.")] = 256,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Measure retrieval quality for several passage sizes, to choose the chunking target."""
+    from eval import chunk_sweep
+
+    settings = settings_from()
+    if not squad.is_file():
+        fail(f"{squad}: no such file; pass --squad PATH to SQuAD v1.1 dev-v1.1.json.gz")
+    sizes = [int(t) for t in targets.split(",") if t.strip()]
+    rows = chunk_sweep.run(
+        load_embedder(settings),
+        squad,
+        sizes,
+        articles=articles,
+        questions=questions,
+        budget_tokens=budget,
+    )
+    typer.echo(chunk_sweep.render(rows, budget))
+    path = reports_dir / f"chunk-sweep-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    chunk_sweep.write(rows, path)
+    typer.echo(f"\nreport: {path}")

@@ -1,0 +1,284 @@
+"""What a write costs as the archive grows, and what searches see while writes go on.
+
+The archive is filled with articles made of real SQuAD paragraphs (12 each, dated over a
+year, 20 publishers) through the real `NewsIndex` (cleaning, chunking with the model's own
+tokenizer, SQLite, tantivy, the vector table). Vectors are random unit vectors, as in the
+issue's measurement of the old store: only the index's own work is timed. What the model adds
+to a write is measured once, separately, since it does not depend on the archive's size.
+
+At each size: the bulk rate of filling; single-article writes (add, replace, delete) timed
+one by one while a thread searches (hybrid) without pause, against searches with no writes;
+disk against live data after a fifth of the articles are replaced and a tenth deleted and
+background compaction has run; start-up time and resident memory after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from eval.datasets import load_squad
+from index.config import IndexConfig
+from index.documents import Document
+from index.embedded import EmbeddedArchive
+from index.embedding import Embedder, Vectors, WrappedEmbedder
+from index.engine import NewsIndex
+from service.settings import Settings
+
+SIZES = (10_000, 100_000)
+PARAGRAPHS_PER_ARTICLE = 12
+PUBLISHERS = 20
+
+
+class RandomVectors(WrappedEmbedder):
+    """The model's tokenizer (so chunking is real) with random unit vectors, one per text,
+    seeded by the text: no model time in the measurement."""
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        out = np.empty((len(texts), self.dimension), np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest())
+            out[i] = np.random.default_rng(seed).standard_normal(self.dimension)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+
+@dataclass
+class Latency:
+    count: int
+    median_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        ms = sorted(s * 1000 for s in seconds)
+        if not ms:
+            return cls(0, 0.0, 0.0, 0.0)
+        return cls(len(ms), statistics.median(ms), ms[int(0.99 * (len(ms) - 1))], ms[-1])
+
+
+@dataclass
+class SizeResult:
+    passages: int
+    documents: int
+    fill_passages_per_s: float
+    add: Latency
+    replace: Latency
+    delete: Latency
+    search_idle: Latency
+    search_during_writes: Latency
+    disk_bytes: int = 0
+    disk_to_live: float = 0.0
+    start_s: float = 0.0
+    rss_mb: float = 0.0
+    """The process after a restart of the archive, model and the closed archive included."""
+
+
+@dataclass
+class WritesReport:
+    passages_per_article: float
+    embed_one_article_s: float
+    sizes: list[SizeResult] = field(default_factory=list)
+
+
+class Articles:
+    """Articles of real paragraphs; `next()` makes a new one, `again(i)` a changed text."""
+
+    def __init__(self, paragraphs: Sequence[str], seed: int = 0) -> None:
+        self.paragraphs = list(paragraphs)
+        self.random = random.Random(seed)
+        self.made = 0
+
+    def _text(self) -> str:
+        return "\n\n".join(self.random.sample(self.paragraphs, PARAGRAPHS_PER_ARTICLE))
+
+    def next(self) -> Document:
+        i = self.made
+        self.made += 1
+        day = 1 + i % 365
+        return Document(
+            doc_id=f"a{i:07d}",
+            text=self._text(),
+            title=f"Article {i}",
+            publisher=f"Publisher {i % PUBLISHERS}",
+            published=_date(day),
+        )
+
+    def again(self, document: Document) -> Document:
+        return replace(document, text=self._text())
+
+
+def _date(day_of_year: int) -> str:
+    moment = np.datetime64("2025-01-01") + np.timedelta64(day_of_year - 1, "D")
+    return f"{moment}T08:00:00+00:00"
+
+
+class Searcher(threading.Thread):
+    """Searches without pause, recording (start time, seconds) of each."""
+
+    def __init__(self, index: NewsIndex, queries: Sequence[str]) -> None:
+        super().__init__(daemon=True)
+        self.index, self.queries = index, list(queries)
+        self.times: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            self.index.search(self.queries[i % len(self.queries)], k=10)
+            self.times.append((started, time.perf_counter() - started))
+            i += 1
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [s for t, s in self.times if start <= t < end]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_size(
+    config: IndexConfig, embedder: Embedder, articles: Articles, queries: Sequence[str], n: int
+) -> SizeResult:
+    """Fill an archive to `n` passages, then time writes with a searcher running."""
+    index = NewsIndex.open(config, embedder)
+    written: list[Document] = []
+    started = time.perf_counter()
+    while index.view().passage_count < n:
+        batch = [articles.next() for _ in range(100)]
+        index.upsert(batch)
+        written += batch
+    fill_s = time.perf_counter() - started
+    _settle(index)
+    searcher = Searcher(index, queries)
+    searcher.start()
+    time.sleep(3)
+    idle_end = time.perf_counter()
+    adds: list[float] = []
+    replaces: list[float] = []
+    deletes: list[float] = []
+    rng = random.Random(n)
+    for _ in range(30):
+        for action, times in ((0, adds), (1, replaces), (2, deletes)):
+            began = time.perf_counter()
+            if action == 0:
+                document = articles.next()
+                index.upsert([document])
+                written.append(document)
+            elif action == 1:
+                index.upsert([articles.again(rng.choice(written))])
+            else:
+                index.delete(written.pop(rng.randrange(len(written))).doc_id)
+            times.append(time.perf_counter() - began)
+    writes_end = time.perf_counter()
+    searcher.stop.set()
+    searcher.join()
+    view = index.view()
+    result = SizeResult(
+        passages=view.passage_count,
+        documents=view.document_count,
+        fill_passages_per_s=view.passage_count / fill_s,
+        add=Latency.of(adds),
+        replace=Latency.of(replaces),
+        delete=Latency.of(deletes),
+        search_idle=Latency.of(searcher.between(0, idle_end)),
+        search_during_writes=Latency.of(searcher.between(idle_end, writes_end)),
+    )
+    full_bytes, full_passages = index.archive.disk_bytes(), view.passage_count
+    # Churn: a fifth replaced, a tenth deleted, one article a write; then upkeep.
+    for document in rng.sample(written, len(written) // 5):
+        index.upsert([articles.again(document)])
+    for document in rng.sample(written, len(written) // 10):
+        index.delete(document.doc_id)
+    _settle(index)
+    live = index.view().passage_count
+    result.disk_bytes = index.archive.disk_bytes()
+    result.disk_to_live = result.disk_bytes / (full_bytes * live / full_passages)
+    index.close()
+    began = time.perf_counter()
+    index = NewsIndex.open(config, embedder)
+    index.search(queries[0], k=10)
+    result.start_s = time.perf_counter() - began
+    result.rss_mb = _rss_mb()
+    index.close()
+    return result
+
+
+def _settle(index: NewsIndex) -> None:
+    """Let background upkeep (IVF training, merging, compaction) finish."""
+    if isinstance(index.archive, EmbeddedArchive):
+        index.archive.wait_idle(timeout=600)
+
+
+def run(squad: Path, sizes: Sequence[int] = SIZES) -> WritesReport:
+    dataset = load_squad(squad, questions=500)
+    settings = Settings()
+    model = settings.load_embedder()
+    articles = Articles(list(dataset.documents.values()))
+    sample = articles.next()
+    with tempfile.TemporaryDirectory(prefix="byline-writes-") as folder:
+        config = replace(settings.index_config(), index_dir=Path(folder) / "probe")
+        index = NewsIndex.open(config, model)
+        spans = index.passages_for(sample)
+        index.close()
+    texts = [sample.text[s:e] for s, e in spans]
+    model.embed(texts)  # warm
+    began = time.perf_counter()
+    model.embed(texts)
+    report = WritesReport(len(spans), time.perf_counter() - began)
+    queries = list(dataset.queries.values())
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="byline-writes-") as folder:
+            config = replace(settings.index_config(), index_dir=Path(folder) / "index")
+            report.sizes.append(
+                measure_size(
+                    config, RandomVectors(model), Articles(articles.paragraphs), queries, n
+                )
+            )
+    return report
+
+
+def _row(name: str, latency: Latency) -> str:
+    return (
+        f"| {name} | {latency.count} | {latency.median_ms:.1f} | {latency.p99_ms:.1f} "
+        f"| {latency.max_ms:.1f} |"
+    )
+
+
+def render(report: WritesReport) -> str:
+    lines = [
+        f"Articles of {PARAGRAPHS_PER_ARTICLE} SQuAD paragraphs: "
+        f"{report.passages_per_article:.0f} passages each. Embedding one with the model: "
+        f"{report.embed_one_article_s * 1000:.0f} ms (not in the figures below: random vectors).",
+    ]
+    for size in report.sizes:
+        lines += [
+            "",
+            f"**{size.passages:,} passages, {size.documents:,} articles**: filled at "
+            f"{size.fill_passages_per_s:,.0f} passages/s; after churn, disk "
+            f"{size.disk_bytes / 1e6:,.0f} MB, {size.disk_to_live:.2f}x the live data; "
+            f"restart to first answer {size.start_s:.1f} s, RSS {size.rss_mb:,.0f} MB.",
+            "",
+            "| operation | count | median ms | p99 ms | max ms |",
+            "|---|---|---|---|---|",
+            _row("add one article", size.add),
+            _row("replace one article", size.replace),
+            _row("delete one article", size.delete),
+            _row("hybrid search, no writes", size.search_idle),
+            _row("hybrid search during the writes", size.search_during_writes),
+        ]
+    return "\n".join(lines)
