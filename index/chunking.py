@@ -66,18 +66,21 @@ _ABBREVIATIONS = frozenset(
 
 # Abbreviations only before a number: "No. 5", "Vol. 2"; "No." alone is the word no.
 _NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "fig", "art", "p", "pp"})
+_LONGEST_WORD = 100
+"""Characters looked at before a period for the word it ends."""
 
 
 def _is_abbreviation(text: str, boundary: re.Match[str]) -> bool:
     punctuation = boundary.group()
     if punctuation != "." * len(punctuation) or len(punctuation) > 1:
         return False  # "?", "!", an ellipsis, or a period inside closing quotes ends a sentence
-    match = _LAST_WORD.search(text, 0, boundary.start())
+    # Only the text just before the period: searching from 0 made splitting quadratic.
+    match = _LAST_WORD.search(text, max(0, boundary.start() - _LONGEST_WORD), boundary.start())
     if match is None:
         return False
     word = match.group(1).lower()
     if word in _NUMBER_ABBREVIATIONS:
-        return text[boundary.end() :].lstrip()[:1].isdigit()
+        return text[boundary.end() : boundary.end() + 16].lstrip()[:1].isdigit()
     if word in _ABBREVIATIONS:
         return True
     # An initial ("J. Smith") or a dotted acronym ("U.S.", "e.g.").

@@ -18,6 +18,7 @@ wait for it, and writes wait only for the swap.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -55,11 +56,32 @@ from index.documents import Document, published_timestamp
 from index.errors import DocumentNotFoundError, IndexCorruptError
 from index.fusion import Fusion, Mode, fuse
 from index.keywords import Bm25Params, KeywordIndex, KeywordPassage, KeywordSearcher
-from index.vectors import NO_CODE, NO_DATE, NewRows, RowFilter, StorePolicy, VectorSnapshot
+from index.vectors import (
+    NO_CODE,
+    NO_DATE,
+    NewRows,
+    RowFilter,
+    StorePolicy,
+    VectorSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
 KEYWORDS = "keywords"
+CENTROIDS = "ivf-centroids.npy"
+"""The trained IVF centroids; each passage's list is in `passages.list_no`. Written after
+the lists, so a crash between the two leaves no file and the next start trains again."""
+_LIST_BATCH = 20_000
+
+
+def remove_archive(directory: Path) -> None:
+    """Delete the archive in `directory` (what `byline index --rebuild` starts from)."""
+    import shutil
+
+    for path in [directory / DATABASE, *directory.glob(f"{DATABASE}-*"), directory / CENTROIDS]:
+        path.unlink(missing_ok=True)
+    shutil.rmtree(directory / KEYWORDS, ignore_errors=True)
+
 
 _COMPACT_WHEN_DEAD = 0.15
 """Compact when deleted passages exceed this share of the live ones: disk stays within
@@ -181,15 +203,17 @@ class EmbeddedArchive:
         self._keywords = KeywordIndex(directory / KEYWORDS, bm25 or Bm25Params())
         self._catch_up_keywords()
         self._view = self._load_view()
-        self._wake = threading.Event()
+        # Upkeep requests: writes ask (`_requested += 1`), the worker records the request it
+        # last finished (`_completed`); wait_idle waits for the worker to catch up.
+        self._upkeep_state = threading.Condition()
+        self._requested = 0
+        self._completed = 0
         self._stop = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
         self._worker: threading.Thread | None = None
         if background:
             self._worker = threading.Thread(target=self._work, name="archive-upkeep", daemon=True)
             self._worker.start()
-            self._wake.set()
+            self._request_upkeep()
 
     # -- Archive ------------------------------------------------------------------------
 
@@ -225,7 +249,7 @@ class EmbeddedArchive:
             self._keywords.apply(seq, removed, added)
             rows = _concat(new_rows, self.dimension)
             self._publish(self._view.snapshot.appended(rows, _keys(removed)), documents)
-        self._wake.set()
+        self._request_upkeep()
 
     def compact(self) -> CompactionReport:
         """Drop deleted rows from the database and memory now (the upkeep thread does this
@@ -242,7 +266,7 @@ class EmbeddedArchive:
             return
         self._closed = True
         self._stop.set()
-        self._wake.set()
+        self._request_upkeep()
         if self._worker is not None:
             self._worker.join(timeout=120)
         self._keywords.close()
@@ -252,12 +276,18 @@ class EmbeddedArchive:
             self._writer.close()
 
     def wait_idle(self, timeout: float = 120) -> bool:
-        """Block until background upkeep has nothing left to do (for tests and benchmarks)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._idle.wait(0.05) and not self._wake.is_set():
-                return True
-        return False
+        """Block until background upkeep has caught up with every write so far (for tests
+        and benchmarks); False on time-out."""
+        if self._worker is None:
+            return True  # no background upkeep: nothing to wait for
+        with self._upkeep_state:
+            target = self._requested
+            return self._upkeep_state.wait_for(lambda: self._completed >= target, timeout)
+
+    def _request_upkeep(self) -> None:
+        with self._upkeep_state:
+            self._requested += 1
+            self._upkeep_state.notify_all()
 
     # -- writing ------------------------------------------------------------------------
 
@@ -453,8 +483,8 @@ class EmbeddedArchive:
     def _load_view(self) -> EmbeddedView:
         """Every live passage's vector and filter columns into memory (no re-embedding)."""
         rows = self._writer.execute(
-            "SELECT p.key, p.vector, p.fingerprint, d.published_ts, d.publisher, d.doc_id "
-            "FROM passages p JOIN documents d ON d.row = p.doc_row "
+            "SELECT p.key, p.vector, p.fingerprint, d.published_ts, d.publisher, d.doc_id, "
+            "p.list_no FROM passages p JOIN documents d ON d.row = p.doc_row "
             "WHERE p.deleted_seq IS NULL ORDER BY p.key"
         ).fetchall()
         count = len(rows)
@@ -468,8 +498,20 @@ class EmbeddedArchive:
             publishers=np.fromiter((self._publisher_code(r[4]) for r in rows), np.int32, count),
             docs=np.fromiter((self._doc_code(r[5]) for r in rows), np.int32, count),
         )
+        lists = np.fromiter((-1 if r[6] is None else r[6] for r in rows), np.int64, count)
         del rows
         snapshot = VectorSnapshot.empty(self.dimension, self.policy.nprobe).appended(new, _keys([]))
+        centroids = self._saved_centroids()
+        if centroids is not None and self.policy.kind != "flat" and count:
+            started = time.perf_counter()
+            snapshot.columns.lists[:count] = lists
+            snapshot = snapshot.with_centroids(centroids)
+            log.info(
+                "vector index: IVF with %d saved lists over %d passages [%.1f s]",
+                len(centroids),
+                count,
+                time.perf_counter() - started,
+            )
         documents = int(
             self._writer.execute(
                 "SELECT COUNT(*) FROM documents WHERE deleted_seq IS NULL"
@@ -482,19 +524,21 @@ class EmbeddedArchive:
     # -- upkeep (the background thread) -------------------------------------------------
 
     def _work(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
+        while True:
+            with self._upkeep_state:
+                self._upkeep_state.wait_for(lambda: self._requested > self._completed)
+                target = self._requested
             if self._stop.is_set():
                 return
-            self._idle.clear()
             try:
                 with self._upkeep_lock:
                     self._upkeep()
             except Exception:
                 log.exception("archive upkeep failed; it will be tried again after the next write")
             finally:
-                self._idle.set()
+                with self._upkeep_state:
+                    self._completed = target
+                    self._upkeep_state.notify_all()
 
     def _upkeep(self) -> None:
         snapshot = self._view.snapshot
@@ -502,6 +546,7 @@ class EmbeddedArchive:
             started = time.perf_counter()
             trained = snapshot.with_ivf(self.policy)
             self._swap_in(trained, snapshot)
+            self._save_ivf(trained)
             log.info(
                 "vector index: IVF with %d lists over %d passages [%.1f s]",
                 trained.ivf.nlist,
@@ -513,9 +558,48 @@ class EmbeddedArchive:
             with self._write_lock:
                 latest = self._view.snapshot
                 self._publish(_replace_ivf(latest, merged), self._view.document_count)
+            self._save_lists(merged, snapshot.ivf_rows)
         dead = self._dead_passages()
         if dead > _COMPACT_WHEN_DEAD * max(1, self._view.passage_count):
             self._compact()
+
+    def _saved_centroids(self) -> Vectors | None:
+        path = self.directory / CENTROIDS
+        if not path.exists():
+            return None
+        try:
+            centroids = np.load(path)
+        except (OSError, ValueError) as exc:
+            log.warning("%s unreadable (%s): the IVF lists are trained again", path, exc)
+            return None
+        if centroids.ndim != 2 or centroids.shape[1] != self.dimension:
+            log.warning("%s does not fit the archive: the IVF lists are trained again", path)
+            return None
+        return np.ascontiguousarray(centroids, dtype=np.float32)
+
+    def _save_ivf(self, trained: VectorSnapshot) -> None:
+        """Each passage's list, then the centroids: a restart rebuilds the IVF index from
+        them in seconds instead of training it again."""
+        self._save_lists(trained, 0)
+        path = self.directory / CENTROIDS
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as f:
+            np.save(f, trained.centroids())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+
+    def _save_lists(self, snapshot: VectorSnapshot, start: int) -> None:
+        """`passages.list_no` of rows `[start, n)`, a batch per transaction so that writes
+        wait at most one batch."""
+        keys = snapshot.columns.keys[start : snapshot.n].tolist()
+        lists = snapshot.columns.lists[start : snapshot.n].tolist()
+        for first in range(0, len(keys), _LIST_BATCH):
+            pairs = zip(
+                lists[first : first + _LIST_BATCH], keys[first : first + _LIST_BATCH], strict=True
+            )
+            with self._write_lock, transaction(self._writer) as db:
+                db.executemany("UPDATE passages SET list_no = ? WHERE key = ?", pairs)
 
     def _swap_in(self, computed: VectorSnapshot, base: VectorSnapshot) -> None:
         """Publish a snapshot computed from `base` beside searches, with the writes since."""

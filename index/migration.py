@@ -21,11 +21,10 @@ import faiss
 import numpy as np
 
 from index.archive import ArchiveInfo, NewVersion, check_compatible
-from index.archive_db import DATABASE
 from index.cleaning import CLEANING_VERSION, fingerprint
 from index.config import IndexConfig
 from index.documents import Document
-from index.embedded import KEYWORDS, EmbeddedArchive
+from index.embedded import EmbeddedArchive, remove_archive
 from index.embedding import Embedder
 from index.errors import IndexCorruptError
 
@@ -33,6 +32,17 @@ log = logging.getLogger(__name__)
 
 _CURRENT = "CURRENT"
 _BATCH = 200
+
+
+def has_format_2(directory: Path) -> bool:
+    return (directory / _CURRENT).is_file()
+
+
+def remove_format_2(directory: Path) -> None:
+    """Delete a format-2 index (its pointer first, so a crash never leaves half of one)."""
+    (directory / _CURRENT).unlink(missing_ok=True)
+    for old in directory.glob("gen-*"):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def migrate_if_needed(config: IndexConfig, embedder: Embedder) -> bool:
@@ -47,12 +57,7 @@ def migrate_if_needed(config: IndexConfig, embedder: Embedder) -> bool:
     check_compatible(stored, config.archive_info(embedder), str(directory))
     started = time.perf_counter()
     log.warning("migrating the index in %s from format 2 to the archive format", directory)
-    for leftover in (directory / DATABASE, directory / KEYWORDS):
-        if leftover.is_dir():
-            shutil.rmtree(leftover)
-        for path in leftover.parent.glob(leftover.name + "*"):
-            if path.is_file():
-                path.unlink()
+    remove_archive(directory)  # what an interrupted migration left
     vectors = _read_vectors(generation / "vectors.faiss", embedder.dimension)
     archive = EmbeddedArchive(
         directory, embedder.dimension, policy=config.store, bm25=config.bm25, background=False
@@ -81,9 +86,7 @@ def migrate_if_needed(config: IndexConfig, embedder: Embedder) -> bool:
             raise IndexCorruptError(f"{directory}: migration stored a different passage count")
     finally:
         archive.close()
-    pointer.unlink()
-    for old in directory.glob("gen-*"):
-        shutil.rmtree(old, ignore_errors=True)
+    remove_format_2(directory)
     log.warning(
         "migrated %d passages in %s to the archive format [%.1f s]; the format-2 files are removed",
         passages,

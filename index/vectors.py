@@ -36,6 +36,7 @@ StoreKind = Literal["auto", "flat", "ivf"]
 DEFAULT_NPROBE = 32
 NO_DATE = -1
 NO_CODE = -1
+_FEWEST_FOR_IVF = 1_000
 _EXACT_WHEN_FEWER = 20_000
 """A filter that keeps at most this many rows is searched exactly, over those rows alone."""
 
@@ -65,7 +66,11 @@ class StorePolicy:
     """New rows searched exactly before they are merged into the IVF index."""
 
     def wants_ivf(self, passages: int) -> bool:
-        return self.kind == "ivf" or (self.kind == "auto" and passages >= self.ivf_threshold)
+        """`ivf` trains lists once there are enough passages to train them on (below that,
+        exact search is both exact and faster); `auto` from `ivf_threshold`."""
+        if self.kind == "ivf":
+            return passages >= _FEWEST_FOR_IVF
+        return self.kind == "auto" and passages >= self.ivf_threshold
 
 
 def lists_for(passages: int) -> int:
@@ -292,6 +297,23 @@ class VectorSnapshot:
             index.train(np.ascontiguousarray(sample))
         compact.columns.lists[: compact.n] = -1
         return compact._ivf_over(index, 0, policy.nprobe)
+
+    def with_centroids(self, centroids: Vectors) -> VectorSnapshot:
+        """An IVF index over every row from centroids trained before; rows keep the lists in
+        `columns.lists` (-1: assigned now)."""
+        dimension = centroids.shape[1]
+        quantizer = faiss.IndexFlatIP(dimension)
+        quantizer.add(centroids)
+        index = faiss.IndexIVFFlat(quantizer, dimension, len(centroids), faiss.METRIC_INNER_PRODUCT)
+        index.is_trained = True
+        return self._ivf_over(index, 0, self.nprobe)
+
+    def centroids(self) -> Vectors:
+        """The IVF index's centroids (to save with the lists)."""
+        if self.ivf is None:
+            raise ValueError("no IVF index")
+        quantizer = faiss.downcast_index(self.ivf.quantizer)
+        return np.asarray(quantizer.reconstruct_n(0, self.ivf.nlist), dtype=np.float32)
 
     def merged(self) -> VectorSnapshot:
         """The IVF index extended over every row of this snapshot (beside searches)."""

@@ -85,7 +85,10 @@ def open_index(settings: Settings, *, must_exist: bool = False) -> NewsIndex:
 
 
 def _exists(index_dir: Path) -> bool:
-    return (index_dir / "archive.sqlite").is_file() or (index_dir / "CURRENT").is_file()
+    from index.archive_db import DATABASE
+    from index.migration import has_format_2
+
+    return (index_dir / DATABASE).is_file() or has_format_2(index_dir)
 
 
 @app.command("index")
@@ -116,7 +119,11 @@ def index_command(
     except BylineError as exc:
         fail(str(exc))
     if rebuild and config.backend == "embedded":
-        _remove_index(config.index_dir)
+        from index.embedded import remove_archive
+        from index.migration import remove_format_2
+
+        remove_archive(config.index_dir)
+        remove_format_2(config.index_dir)
     index = open_index(settings)
     try:
         if rebuild and config.backend != "embedded":
@@ -142,17 +149,6 @@ def index_command(
         f"{view.document_count} documents, {view.passage_count} passages in "
         f"{index.where} [{time.perf_counter() - started:.1f} s]"
     )
-
-
-def _remove_index(index_dir: Path) -> None:
-    """What `--rebuild` starts from: no archive (and no index of an older format)."""
-    import shutil
-
-    for path in [index_dir / "archive.sqlite", *index_dir.glob("archive.sqlite-*")]:
-        path.unlink(missing_ok=True)
-    for path in [index_dir / "keywords", *index_dir.glob("gen-*")]:
-        shutil.rmtree(path, ignore_errors=True)
-    (index_dir / "CURRENT").unlink(missing_ok=True)
 
 
 @app.command("serve")

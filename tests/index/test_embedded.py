@@ -21,15 +21,18 @@ import faiss
 import numpy as np
 import pytest
 
+from index.archive import ArchiveInfo, NewVersion
 from index.archive_db import DATABASE
+from index.cleaning import CLEANING_VERSION
 from index.config import IndexConfig
 from index.documents import Document
-from index.embedded import EmbeddedArchive
+from index.embedded import CENTROIDS, EmbeddedArchive
 from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.errors import IndexMismatchError
 from index.keywords import Bm25Params
 from index.migration import migrate_if_needed
+from index.vectors import StorePolicy
 from tests.conftest import ROOT, IndexFactory
 
 ARTICLE = "Officials in Sumy said the shelling damaged a school on Monday. Nobody was hurt."
@@ -282,3 +285,58 @@ def test_a_format_2_index_is_migrated_without_re_embedding(
         assert [h.passage.passage_id for h in migrated.search(query, 5)] == [
             h.passage.passage_id for h in reference.search(query, 5)
         ]
+
+
+def _info(dimension: int) -> ArchiveInfo:
+    return ArchiveInfo(
+        model="test-model",
+        dimension=dimension,
+        max_tokens=256,
+        precision="fp32",
+        target_tokens=96,
+        chunk_max_tokens=254,
+        overlap_tokens=32,
+        cleaning_version=CLEANING_VERSION,
+        bm25_k1=1.2,
+        bm25_b=0.75,
+        bm25_stem=True,
+        bm25_stopwords="en",
+    )
+
+
+def test_trained_ivf_lists_are_saved_and_reused_on_restart(tmp_path: Path) -> None:
+    """Training IVF lists takes a minute at a million passages: a restart loads the saved
+    centroids and each passage's list instead, and searches the same way at once."""
+    rng = np.random.default_rng(0)
+    dimension, count = 16, 2_000
+    vectors = rng.normal(size=(count, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    documents = [Document(doc_id=f"v{i}", text=f"Passage number {i}.") for i in range(count)]
+    info = _info(dimension)
+    policy = StorePolicy(kind="ivf", nprobe=4)
+    archive = EmbeddedArchive(tmp_path, dimension, policy=policy)
+    archive.write(
+        info,
+        [
+            NewVersion(d, ((0, len(d.text)),), vectors[i : i + 1], np.array([i], np.int64))
+            for i, d in enumerate(documents)
+        ],
+    )
+    assert archive.wait_idle()
+    trained = archive.view().snapshot
+    assert trained.ivf is not None
+    assert (tmp_path / CENTROIDS).exists()
+    queries = vectors[:20]
+    before = [trained.search(q, 10)[1].tolist() for q in queries]
+    archive.close()
+    with sqlite3.connect(tmp_path / DATABASE) as db:
+        assert db.execute("SELECT COUNT(*) FROM passages WHERE list_no IS NULL").fetchone() == (0,)
+
+    reopened = EmbeddedArchive(tmp_path, dimension, policy=policy, background=False)
+    try:
+        snapshot = reopened.view().snapshot
+        assert snapshot.ivf is not None  # no training: nothing ran in the background
+        np.testing.assert_array_equal(snapshot.centroids(), trained.centroids())
+        assert [snapshot.search(q, 10)[1].tolist() for q in queries] == before
+    finally:
+        reopened.close()

@@ -34,7 +34,7 @@ def _passages(first_key: int = 10) -> list[KeywordPassage]:
 
 
 def _keys(index: KeywordIndex, query: str, where: SearchFilter | None = None) -> list[int]:
-    return index.searcher().search(query, 10, where)[1].tolist()
+    return [int(k) for k in index.searcher().search(query, 10, where)[1]]
 
 
 def test_stemmed_terms_match_and_passages_sharing_none_are_left_out() -> None:
