@@ -15,6 +15,7 @@ from index.archive import Archive, ArchiveInfo
 from index.chunking import ChunkingParams
 from index.cleaning import CLEANING_VERSION
 from index.embedding import Embedder
+from index.errors import IndexConfigError
 from index.fusion import Fusion, Mode
 from index.keywords import Bm25Params
 from index.vectors import StorePolicy
@@ -100,7 +101,13 @@ class IndexConfig:
         if self.backend == "milvus":
             if self.milvus is None:
                 raise ValueError("backend 'milvus' needs a MilvusConfig (BYLINE_MILVUS_URI)")
-            milvus = importlib.import_module("index.milvus_archive")
+            try:
+                milvus = importlib.import_module("index.milvus_archive")
+            except ModuleNotFoundError as exc:
+                raise IndexConfigError(
+                    f"BYLINE_STORE=milvus: the Milvus backend is not available here ({exc}); "
+                    "use BYLINE_STORE=embedded"
+                ) from exc
             archive: Archive = milvus.open_milvus_archive(self.milvus, dimension)
             return archive
         from index.embedded import EmbeddedArchive

@@ -41,3 +41,9 @@ class ModelLoadError(BylineError):
     """The embedding model could not be loaded."""
 
     code = "model_load_failed"
+
+
+class IndexConfigError(BylineError):
+    """The configured storage cannot be used as configured (a backend not available here)."""
+
+    code = "index_config"

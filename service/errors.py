@@ -16,6 +16,7 @@ from starlette.types import Scope, Send
 from index.errors import (
     BylineError,
     DocumentNotFoundError,
+    IndexConfigError,
     IndexCorruptError,
     IndexMismatchError,
     InvalidDocumentError,
@@ -42,6 +43,7 @@ _STATUS_BY_DOMAIN_ERROR: dict[type[BylineError], int] = {
     IndexMismatchError: 503,
     IndexCorruptError: 503,
     ModelLoadError: 503,
+    IndexConfigError: 503,
 }
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from index.config import IndexConfig
+from index.config import IndexConfig, MilvusConfig
 from index.embedding import Embedder
 from index.engine import NewsIndex
+from index.errors import IndexConfigError
 from service.settings import Settings
 from service.state import ServiceState
 from tests.conftest import SEEDS
@@ -92,3 +93,11 @@ def test_index_config_maps_every_index_setting(tmp_path: Path) -> None:
     assert (config.search.duplicate_cosine, config.search.query_cache) == (0.95, 7)
     assert (config.store.kind, config.store.ivf_threshold) == ("flat", 1234)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_storage_backend_not_built_here_is_refused_in_words(tmp_path: Path) -> None:
+    config = IndexConfig(
+        index_dir=tmp_path, backend="milvus", milvus=MilvusConfig(uri=str(tmp_path / "m.db"))
+    )
+    with pytest.raises(IndexConfigError, match="BYLINE_STORE=embedded"):
+        config.open_archive(384)
