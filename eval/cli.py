@@ -16,7 +16,7 @@ import typer
 
 from index.errors import BylineError
 from index.fusion import Mode
-from service.cli import fail, load_embedder, settings_from
+from service.cli_common import fail, load_embedder, settings_from
 
 app = typer.Typer(help="Measure Byline: quality, speed, scale.")
 

@@ -88,6 +88,10 @@ class SizeResult:
 class WritesReport:
     passages_per_article: float
     embed_one_article_s: float
+    ingest_passages_per_s: float = 0.0
+    """Bulk ingestion through NewsIndex.upsert with the model, 20 articles a call."""
+    encoder_passages_per_s: float = 0.0
+    """The model alone on the same passages, the same batches."""
     sizes: list[SizeResult] = field(default_factory=list)
 
 
@@ -166,14 +170,17 @@ def measure_size(
     _settle(index)
     searcher = Searcher(index, queries)
     searcher.start()
-    time.sleep(3)
+    time.sleep(10)
     idle_end = time.perf_counter()
     adds: list[float] = []
     replaces: list[float] = []
     deletes: list[float] = []
     rng = random.Random(n)
-    for _ in range(30):
-        for action, times in ((0, adds), (1, replaces), (2, deletes)):
+    # One article added, one replaced and one deleted every second, as a busy desk writes.
+    for second in range(20):
+        for action, times in enumerate((adds, replaces, deletes)):
+            due = idle_end + second + action / 3
+            time.sleep(max(0.0, due - time.perf_counter()))
             began = time.perf_counter()
             if action == 0:
                 document = articles.next()
@@ -184,6 +191,7 @@ def measure_size(
             else:
                 index.delete(written.pop(rng.randrange(len(written))).doc_id)
             times.append(time.perf_counter() - began)
+    time.sleep(max(0.0, idle_end + 20 - time.perf_counter()))
     writes_end = time.perf_counter()
     searcher.stop.set()
     searcher.join()
@@ -199,9 +207,11 @@ def measure_size(
         search_during_writes=Latency.of(searcher.between(idle_end, writes_end)),
     )
     full_bytes, full_passages = index.archive.disk_bytes(), view.passage_count
-    # Churn: a fifth replaced, a tenth deleted, one article a write; then upkeep.
-    for document in rng.sample(written, len(written) // 5):
-        index.upsert([articles.again(document)])
+    # Churn: a fifth replaced (100 articles a write, as a feed delivers them) and a tenth
+    # deleted; then upkeep.
+    changed = [articles.again(d) for d in rng.sample(written, len(written) // 5)]
+    for start in range(0, len(changed), 100):
+        index.upsert(changed[start : start + 100])
     for document in rng.sample(written, len(written) // 10):
         index.delete(document.doc_id)
     _settle(index)
@@ -240,6 +250,24 @@ def run(squad: Path, sizes: Sequence[int] = SIZES) -> WritesReport:
     began = time.perf_counter()
     model.embed(texts)
     report = WritesReport(len(spans), time.perf_counter() - began)
+    bulk = [articles.next() for _ in range(60)]
+    with tempfile.TemporaryDirectory(prefix="byline-writes-") as folder:
+        index = NewsIndex.open(replace(settings.index_config(), index_dir=Path(folder)), model)
+        began = time.perf_counter()
+        for start in range(0, len(bulk), 20):
+            index.upsert(bulk[start : start + 20])
+        ingest_s = time.perf_counter() - began
+        passages = index.view().passage_count
+        batches = [
+            [d.text[s:e] for d in bulk[start : start + 20] for s, e in index.passages_for(d)]
+            for start in range(0, len(bulk), 20)
+        ]
+        index.close()
+    began = time.perf_counter()
+    for batch in batches:
+        model.embed(batch)
+    report.encoder_passages_per_s = passages / (time.perf_counter() - began)
+    report.ingest_passages_per_s = passages / ingest_s
     queries = list(dataset.queries.values())
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="byline-writes-") as folder:
@@ -264,6 +292,9 @@ def render(report: WritesReport) -> str:
         f"Articles of {PARAGRAPHS_PER_ARTICLE} SQuAD paragraphs: "
         f"{report.passages_per_article:.0f} passages each. Embedding one with the model: "
         f"{report.embed_one_article_s * 1000:.0f} ms (not in the figures below: random vectors).",
+        f"Bulk ingestion with the model: {report.ingest_passages_per_s:,.0f} passages/s against "
+        f"{report.encoder_passages_per_s:,.0f} for the encoder alone "
+        f"({report.ingest_passages_per_s / max(report.encoder_passages_per_s, 1e-9):.2f}x).",
     ]
     for size in report.sizes:
         lines += [
@@ -279,6 +310,6 @@ def render(report: WritesReport) -> str:
             _row("replace one article", size.replace),
             _row("delete one article", size.delete),
             _row("hybrid search, no writes", size.search_idle),
-            _row("hybrid search during the writes", size.search_during_writes),
+            _row("hybrid search, 3 writes a second", size.search_during_writes),
         ]
     return "\n".join(lines)

@@ -252,6 +252,11 @@ class ArchiveView(Protocol):
         """How many current documents have no publication date."""
         ...
 
+    def with_checksum(self, checksum: str) -> str | None:
+        """The id of a current document with exactly this text (sha256), if any: the same
+        article reached by another URL."""
+        ...
+
     def publishers(self) -> list[PublisherStats]: ...
 
     def knows(self, word: str) -> bool:

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE UNIQUE INDEX IF NOT EXISTS documents_current ON documents (doc_id)
     WHERE deleted_seq IS NULL;
 CREATE INDEX IF NOT EXISTS documents_by_id ON documents (doc_id, added_seq);
+CREATE INDEX IF NOT EXISTS documents_by_checksum ON documents (checksum);
 CREATE INDEX IF NOT EXISTS documents_dead ON documents (deleted_seq)
     WHERE deleted_seq IS NOT NULL;
 CREATE TABLE IF NOT EXISTS passages (
@@ -279,6 +280,18 @@ class Reader:
             )
             .fetchone()[0]
         )
+
+    def find_checksum(self, seq: int, checksum: str) -> str | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT doc_id FROM documents WHERE checksum = :checksum AND {_LIVE_AT} "
+                "ORDER BY doc_id LIMIT 1",
+                {"seq": seq, "checksum": checksum},
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
 
     def read_publishers(self, seq: int) -> list[PublisherStats]:
         rows = self._connection().execute(

@@ -54,6 +54,7 @@ from index.archive_db import (
 )
 from index.documents import Document, published_timestamp
 from index.errors import DocumentNotFoundError, IndexCorruptError
+from index.files import directory_bytes
 from index.fusion import Fusion, Mode, fuse
 from index.keywords import Bm25Params, KeywordIndex, KeywordPassage, KeywordSearcher
 from index.vectors import (
@@ -152,6 +153,9 @@ class EmbeddedView:
 
     def undated_documents(self) -> int:
         return self.archive.reader.count_undated(self.seq)
+
+    def with_checksum(self, checksum: str) -> str | None:
+        return self.archive.reader.find_checksum(self.seq, checksum)
 
     def publishers(self) -> list[PublisherStats]:
         return self.archive.reader.read_publishers(self.seq)
@@ -258,8 +262,7 @@ class EmbeddedArchive:
             return self._compact()
 
     def disk_bytes(self) -> int:
-        files = [p for p in self.directory.rglob("*") if p.is_file()]
-        return sum(p.stat().st_size for p in files)
+        return directory_bytes(self.directory)
 
     def close(self) -> None:
         if self._closed:

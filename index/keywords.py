@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from index.archive import SearchFilter
 from index.errors import IndexCorruptError
+from index.files import directory_bytes
 
 _MARKER = -1
 """The key of the document that records the last sequence applied."""
@@ -250,7 +251,7 @@ class KeywordIndex:
     def disk_bytes(self) -> int:
         if self.directory is None:
             return 0
-        return sum(p.stat().st_size for p in self.directory.rglob("*") if p.is_file())
+        return directory_bytes(self.directory)
 
     def close(self) -> None:
         with self._lock:

@@ -21,7 +21,10 @@ from index.answer import Answer
 from index.archive import DocumentOrder, SearchFilter
 from index.documents import Document, derived_doc_id
 from index.engine import Hit, IndexedDocument, NewsIndex
+from index.feeds import Entry
 from index.fusion import Mode
+from index.ingest import WebIngest
+from index.web import Fetcher
 from service.errors import ServiceError, describe_validation_errors
 from service.schemas import (
     AlsoIn,
@@ -34,6 +37,9 @@ from service.schemas import (
     DocumentIn,
     DocumentList,
     DocumentSummary,
+    FetchedDocument,
+    FetchRequest,
+    FetchResponse,
     IngestedDocument,
     IngestResponse,
     Moment,
@@ -308,6 +314,36 @@ def add_documents(state: ServiceState, items: Sequence[DocumentIn]) -> IngestRes
         for r in results
     ]
     return IngestResponse(data=data, count=len(data))
+
+
+def fetch_documents(state: ServiceState, request: FetchRequest) -> FetchResponse:
+    """Fetch article pages, extract and index them; each URL gets its outcome, and one that
+    fails (refused, unreachable, not an article) never stops the rest."""
+    urls = request.all_urls()
+    limit = state.settings.max_fetch_urls
+    if len(urls) > limit:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"request body: {len(urls)} URLs; send at most {limit} per request "
+            "(BYLINE_MAX_FETCH_URLS), or use `byline ingest` for feeds and large batches",
+        )
+    index = state.index
+    with Fetcher(state.settings.fetch_policy()) as fetcher:
+        outcomes = WebIngest(index, fetcher).ingest_entries([Entry(url) for url in urls])
+    data = [
+        FetchedDocument(
+            url=o.source,
+            status="unchanged" if o.status == "not_modified" else o.status,
+            doc_id=o.doc_id,
+            title=o.title,
+            duplicate_of=o.duplicate_of,
+            error=o.error,
+        )
+        for o in outcomes
+    ]
+    failed = sum(1 for d in data if d.status == "failed")
+    return FetchResponse(data=data, count=len(data), failed=failed)
 
 
 def delete_document(state: ServiceState, doc_id: str) -> None:

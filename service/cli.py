@@ -12,19 +12,28 @@ import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from index.documents import load_documents
-from index.embedding import Embedder
 from index.engine import Change, NewsIndex
 from index.errors import BylineError
 from index.fusion import Mode
-from service import application, logs
+from service import application, cli_ingest
+from service.cli_common import (
+    AfterOption,
+    BeforeOption,
+    IndexDirOption,
+    ModelOption,
+    PublisherOption,
+    exists,
+    fail,
+    open_index,
+    settings_from,
+)
 from service.errors import ServiceError
 from service.schemas import AskRequest, SearchRequest
-from service.settings import ConfigurationError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,62 +42,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-IndexDirOption = Annotated[
-    Path | None, typer.Option("--index-dir", help="Index directory [env: BYLINE_INDEX_DIR].")
-]
-ModelOption = Annotated[
-    str | None, typer.Option("--model", help="Embedding model path or id [env: BYLINE_MODEL].")
-]
-AfterOption = Annotated[
-    str | None, typer.Option("--after", help="Only articles published on or after (ISO date).")
-]
-BeforeOption = Annotated[
-    str | None, typer.Option("--before", help="Only articles published before (ISO date).")
-]
-PublisherOption = Annotated[
-    list[str] | None, typer.Option("--publisher", help="Only this publisher (repeatable).")
-]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
-def settings_from(**overrides: object) -> Settings:
-    """Settings from the environment and these flags; a bad value exits with code 2."""
-    try:
-        settings = load_settings(**overrides)
-    except ConfigurationError as exc:
-        fail(str(exc), code=2)
-    logs.configure(settings.log_level, settings.log_format)
-    return settings
-
-
-def load_embedder(settings: Settings) -> Embedder:
-    try:
-        return settings.load_embedder()
-    except BylineError as exc:
-        fail(str(exc))
-
-
-def open_index(settings: Settings, *, must_exist: bool = False) -> NewsIndex:
-    """The configured index, through the one `IndexConfig` every command uses."""
-    config = settings.index_config()
-    if must_exist and config.backend == "embedded" and not _exists(config.index_dir):
-        fail(f"no index in {config.index_dir}; build one with `byline index`")
-    try:
-        return NewsIndex.open(config, load_embedder(settings))
-    except (BylineError, ConfigurationError, ValueError) as exc:
-        fail(str(exc))
-
-
-def _exists(index_dir: Path) -> bool:
-    from index.archive_db import DATABASE
-    from index.migration import has_format_2
-
-    return (index_dir / DATABASE).is_file() or has_format_2(index_dir)
 
 
 @app.command("index")
@@ -110,7 +63,7 @@ def index_command(
     """Index articles: add new ones, replace changed ones; unchanged ones are not re-embedded."""
     settings = settings_from(index_dir=index_dir, model=model)
     config = settings.index_config()
-    if if_missing and config.backend == "embedded" and _exists(config.index_dir):
+    if if_missing and config.backend == "embedded" and exists(config.index_dir):
         typer.echo(f"an index already exists in {config.index_dir}; nothing to do")
         return
     started = time.perf_counter()
@@ -149,6 +102,9 @@ def index_command(
         f"{view.document_count} documents, {view.passage_count} passages in "
         f"{index.where} [{time.perf_counter() - started:.1f} s]"
     )
+
+
+cli_ingest.register(app)
 
 
 @app.command("serve")

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    model_validator,
 )
 
 from index.documents import DOC_ID_PATTERN, published_timestamp
@@ -308,6 +309,39 @@ class IngestedDocument(BaseModel):
 class IngestResponse(BaseModel):
     data: list[IngestedDocument]
     count: int
+
+
+class FetchRequest(Strict):
+    """Articles to fetch from the web, extract and index: `url`, or `urls` for several."""
+
+    url: str | None = Field(None, description="An article's URL (http or https).")
+    urls: list[str] | None = Field(None, description="Several articles' URLs.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FetchRequest:
+        if (self.url is None) == (self.urls is None):
+            raise ValueError("give either 'url' or 'urls'")
+        if self.urls is not None and not self.urls:
+            raise ValueError("'urls' is empty: give at least one URL")
+        return self
+
+    def all_urls(self) -> list[str]:
+        return [self.url] if self.url is not None else list(self.urls or [])
+
+
+class FetchedDocument(BaseModel):
+    url: str
+    status: Literal["added", "replaced", "unchanged", "metadata_updated", "duplicate", "failed"]
+    doc_id: str | None = None
+    title: str | None = None
+    duplicate_of: str | None = Field(None, description="The stored article with this text.")
+    error: str | None = Field(None, description="Why this URL was not indexed.")
+
+
+class FetchResponse(BaseModel):
+    data: list[FetchedDocument]
+    count: int
+    failed: int
 
 
 class ErrorDetail(BaseModel):

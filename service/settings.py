@@ -16,6 +16,7 @@ from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision
 from index.fusion import Fusion, Mode
 from index.models import load_embedder
 from index.vectors import StoreKind, StorePolicy
+from index.web import FetchPolicy
 
 ENV_PREFIX = "BYLINE_"
 _CHUNKING = ChunkingParams()
@@ -125,6 +126,20 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(
         1_000_000, ge=1000, description="Longest article text accepted, in characters."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Fetch pages from private, loopback and link-local addresses too "
+        "(a newsroom's own network; the tests' local server).",
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=10_000, description="Largest page or feed fetched, in bytes."
+    )
+    fetch_timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="Time-out of every fetch request."
+    )
+    max_fetch_urls: int = Field(
+        20, ge=1, le=1000, description="URLs one POST /documents/fetch may carry."
+    )
     api_key: SecretStr | None = Field(
         None, description="Bearer key that writes (and, with protect_reads, reads) require."
     )
@@ -195,6 +210,13 @@ class Settings(BaseSettings):
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            allow_private=self.fetch_allow_private,
+            max_bytes=self.fetch_max_bytes,
+            timeout_seconds=self.fetch_timeout_seconds,
+        )
 
     def index_config(self) -> IndexConfig:
         """The one description of the index that every entry point uses."""

@@ -16,6 +16,8 @@ from service.schemas import (
     DocumentList,
     DocumentsIn,
     ErrorResponse,
+    FetchRequest,
+    FetchResponse,
     IngestResponse,
     PublisherList,
     Scope,
@@ -85,6 +87,23 @@ def get_document(index: IndexDep, doc_id: str) -> DocumentDetail:
 )
 def add_documents(state: StateDep, records: Annotated[DocumentsIn, Body()]) -> IngestResponse:
     return application.add_documents(state, records if isinstance(records, list) else [records])
+
+
+@router.post(
+    "/documents/fetch",
+    operation_id="fetch_documents",
+    summary="Fetch articles from the web and index them",
+    description=(
+        "Fetches each URL (an article page, http or https), extracts the article with "
+        "trafilatura (text, title, date, publisher, canonical URL) and indexes it. Each URL "
+        "gets its outcome: a refused address (private, loopback, link-local), a failed "
+        "request, a page that is not an article or a duplicate of a stored one is reported "
+        "with its reason, and the rest are still indexed. Feeds and sitemaps: `byline ingest`."
+    ),
+    responses={422: {"model": ErrorResponse, "description": "The request is invalid."}},
+)
+def fetch_documents(state: StateDep, request: FetchRequest) -> FetchResponse:
+    return application.fetch_documents(state, request)
 
 
 @router.delete(
