@@ -60,6 +60,7 @@ from index.keywords import Bm25Params, KeywordIndex, KeywordPassage, KeywordSear
 from index.vectors import (
     NO_CODE,
     NO_DATE,
+    Columns,
     NewRows,
     RowFilter,
     StorePolicy,
@@ -73,6 +74,7 @@ CENTROIDS = "ivf-centroids.npy"
 """The trained IVF centroids; each passage's list is in `passages.list_no`. Written after
 the lists, so a crash between the two leaves no file and the next start trains again."""
 _LIST_BATCH = 20_000
+_LOAD_BATCH = 20_000
 
 
 def remove_archive(directory: Path) -> None:
@@ -485,29 +487,39 @@ class EmbeddedArchive:
 
     def _load_view(self) -> EmbeddedView:
         """Every live passage's vector and filter columns into memory (no re-embedding)."""
-        rows = self._writer.execute(
+        count = int(
+            self._writer.execute(
+                "SELECT COUNT(*) FROM passages WHERE deleted_seq IS NULL"
+            ).fetchone()[0]
+        )
+        columns = Columns.empty(count, self.dimension)
+        cursor = self._writer.execute(
             "SELECT p.key, p.vector, p.fingerprint, d.published_ts, d.publisher, d.doc_id, "
             "p.list_no FROM passages p JOIN documents d ON d.row = p.doc_row "
             "WHERE p.deleted_seq IS NULL ORDER BY p.key"
-        ).fetchall()
-        count = len(rows)
-        new = NewRows(
-            keys=np.fromiter((r[0] for r in rows), np.int64, count),
-            vectors=_vectors([r[1] for r in rows], self.dimension),
-            fingerprints=np.fromiter((r[2] for r in rows), np.int64, count),
-            published=np.fromiter(
-                (NO_DATE if r[3] is None else r[3] for r in rows), np.int64, count
-            ),
-            publishers=np.fromiter((self._publisher_code(r[4]) for r in rows), np.int32, count),
-            docs=np.fromiter((self._doc_code(r[5]) for r in rows), np.int32, count),
         )
-        lists = np.fromiter((-1 if r[6] is None else r[6] for r in rows), np.int64, count)
-        del rows
-        snapshot = VectorSnapshot.empty(self.dimension, self.policy.nprobe).appended(new, _keys([]))
+        # In batches straight into the arrays: a million rows at once would hold every
+        # vector three times (rows, joined bytes, array) on the way.
+        filled = 0
+        while batch := cursor.fetchmany(_LOAD_BATCH):
+            end = filled + len(batch)
+            if end > count:
+                raise IndexCorruptError(f"{self._path}: passages changed while loading")
+            part = slice(filled, end)
+            columns.keys[part] = [r[0] for r in batch]
+            columns.vectors[part] = _vectors([r[1] for r in batch], self.dimension)
+            columns.fingerprints[part] = [r[2] for r in batch]
+            columns.published[part] = [NO_DATE if r[3] is None else r[3] for r in batch]
+            columns.publishers[part] = [self._publisher_code(r[4]) for r in batch]
+            columns.docs[part] = [self._doc_code(r[5]) for r in batch]
+            columns.lists[part] = [-1 if r[6] is None else r[6] for r in batch]
+            filled = end
+        snapshot = VectorSnapshot(
+            columns, filled, np.ones(filled, np.bool_), filled, nprobe=self.policy.nprobe
+        )
         centroids = self._saved_centroids()
         if centroids is not None and self.policy.kind != "flat" and count:
             started = time.perf_counter()
-            snapshot.columns.lists[:count] = lists
             snapshot = snapshot.with_centroids(centroids)
             log.info(
                 "vector index: IVF with %d saved lists over %d passages [%.1f s]",
