@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as clock
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,6 +24,7 @@ from index.engine import Hit, IndexedDocument, NewsIndex
 from index.feeds import Entry
 from index.fusion import Mode
 from index.ingest import WebIngest
+from index.periods import Period, find_period, without_phrase
 from index.web import Fetcher
 from service.errors import ServiceError, describe_validation_errors
 from service.schemas import (
@@ -223,6 +224,22 @@ def ask(state: ServiceState, request: AskRequest, *, query: str | None = None) -
     index = state.index
     hits = _hits(index, [query or request.question], request.k, request, request.mode)[0]
     return AskResult(request.question, hits, state.answerer.answer(request.question, hits))
+
+
+def in_period(
+    request: AskRequest, query: str, today: date
+) -> tuple[AskRequest, str, Period | None]:
+    """A question that names a period ("this week", "in August 2024") asked within it, and
+    searched without the phrase; filters the request gives itself take precedence."""
+    if request.published_after is not None or request.published_before is not None:
+        return request, query, None
+    period = find_period(request.question, today)
+    if period is None:
+        return request, query, None
+    scoped = request.model_copy(
+        update={"published_after": period.start, "published_before": period.end}
+    )
+    return scoped, without_phrase(query, period), period
 
 
 # -- documents -------------------------------------------------------------------------------

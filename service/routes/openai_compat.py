@@ -7,6 +7,7 @@ a sources list; the same citations come machine-readable in a top-level `citatio
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service import application
 from service.deps import StateDep
 from service.errors import ServiceError
-from service.schemas import AskRequest, Citation, OpenAIError
+from service.schemas import AskRequest, Citation, Moment, OpenAIError
 
 router = APIRouter(
     prefix="/v1",
@@ -49,12 +50,18 @@ class ChatMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """The OpenAI request; sampling and tool parameters are accepted and ignored."""
+    """The OpenAI request; sampling and tool parameters are accepted and ignored. Byline's
+    own fields scope the answer: the filters of /ask, and `date`, the day that "this week"
+    or "yesterday" in a question count from (today by default)."""
 
     model_config = ConfigDict(extra="allow")
     model: str = Field(description=f"Must be {MODEL_ID!r}.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    date: dt.date | None = Field(None, description="The reference day for time phrases.")
+    published_after: Moment | None = None
+    published_before: Moment | None = None
+    publisher: list[str] | None = None
 
 
 def message_text(message: ChatMessage) -> str:
@@ -121,8 +128,19 @@ def chat_completions(
         )
     question, query = resolve_question(request.messages)
     index = state.index
-    asked = application.make(AskRequest, question=question, k=state.settings.chat_passages)
+    asked = application.make(
+        AskRequest,
+        question=question,
+        k=state.settings.chat_passages,
+        published_after=request.published_after,
+        published_before=request.published_before,
+        publisher=request.publisher,
+    )
+    today = request.date or dt.datetime.now(dt.UTC).date()
+    asked, query, period = application.in_period(asked, query, today)
     content, citations = render(application.ask(state, asked, query=query))
+    if period is not None:
+        content += f"\n\n(Searched articles published {period.describe()}.)"
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     cited = [c.model_dump(exclude={"passage_id"}) for c in citations]
@@ -150,6 +168,13 @@ def chat_completions(
             "total_tokens": prompt_tokens + completion_tokens,
         },
         "citations": cited,
+        "period": None
+        if period is None
+        else {
+            "published_after": period.start.isoformat(),
+            "published_before": period.end.isoformat(),
+            "phrase": period.phrase,
+        },
     }
 
 

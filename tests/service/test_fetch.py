@@ -95,3 +95,37 @@ def test_byline_ingest_reads_a_feed_and_a_sitemap(site: Site, tmp_path: Path) ->
     refused = runner.invoke(app, ["ingest", feed, "--index-dir", index_dir])
     assert refused.exit_code == 1
     assert "BYLINE_FETCH_ALLOW_PRIVATE" in refused.output
+
+
+def test_chat_reads_a_time_phrase_as_a_date_filter_and_says_so(
+    site: Site, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = make_client(tmp_path / "dated", fetch_allow_private=True)
+    fetched = client.post(
+        "/documents/fetch", json={"urls": [site.url(p) for p in site.pages]}
+    ).json()
+    assert fetched["failed"] == 0
+    published = {
+        d["doc_id"]: p.published.date() for d, p in zip(fetched["data"], site.pages, strict=True)
+    }
+    asked = {
+        "model": "byline",
+        "messages": [{"role": "user", "content": "what did the Kremlin say last week?"}],
+        "date": "2024-08-19",
+    }
+    reply = client.post("/v1/chat/completions", json=asked).json()
+    content = reply["choices"][0]["message"]["content"]
+    assert content.endswith("(Searched articles published from 12 August 2024 to 18 August 2024.)")
+    assert reply["period"] == {
+        "published_after": "2024-08-12",
+        "published_before": "2024-08-19",
+        "phrase": "last week",
+    }
+    assert reply["citations"]
+    for citation in reply["citations"]:
+        assert "2024-08-12" <= published[citation["doc_id"]].isoformat() < "2024-08-19"
+    # Filters given in the request win over the phrase.
+    scoped = client.post(
+        "/v1/chat/completions", json={**asked, "published_after": "2024-08-01"}
+    ).json()
+    assert scoped["period"] is None
