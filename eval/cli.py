@@ -28,6 +28,9 @@ def eval_command(
     ] = None,
     split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
     squad: Annotated[Path | None, typer.Option(help="A SQuAD v1.1 file (.json[.gz]).")] = None,
+    dated: Annotated[
+        bool, typer.Option("--dated", help="The dated questions, with and without date filters.")
+    ] = False,
     questions: Annotated[int, typer.Option(min=10, help="SQuAD questions (fixed sample).")] = 1000,
     mode: Annotated[
         list[Mode] | None, typer.Option(help="Modes to evaluate [default: all three].")
@@ -52,6 +55,8 @@ def eval_command(
     try:
         if beir is not None:
             result = runner.run_beir(beir, split, settings, embedder, modes)
+        elif dated:
+            result = runner.run_dated(settings, embedder, modes[0] if mode else Mode.HYBRID)
         elif squad is not None:
             result = runner.run_squad(squad, questions, settings, embedder, modes)
         else:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from eval import benchmark, seed, squad_answers
+from eval import benchmark, dated, seed, squad_answers
 from eval.datasets import Dataset, load_beir, load_squad
 from eval.embed_cache import CachedEmbedder
 from eval.report import EvalReport
@@ -70,6 +70,24 @@ def run_beir(
     directory: Path, split: str, settings: Settings, embedder: Embedder, modes: Sequence[Mode]
 ) -> EvalReport:
     return _run_public(load_beir(directory, split), settings, embedder, modes)
+
+
+def run_dated(settings: Settings, embedder: Embedder, mode: Mode) -> EvalReport:
+    """The dated questions, with and without their period as a filter."""
+    with temporary_index(settings.index_config(), embedder) as index:
+        index.upsert(dated.documents())
+        results = dated.evaluate(index, mode)
+    return EvalReport(
+        dataset="dated",
+        queries=len(dated.load_questions()),
+        modes=results,
+        notes=[
+            f"{mode.value} search. recall@k: share of questions with the evidence passage in "
+            "the top k. With the period as a filter: the period the question names, relative "
+            "to the day it is asked, applied as published_after/published_before, as the chat "
+            "endpoint does."
+        ],
+    )
 
 
 def run_squad(
