@@ -30,11 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from eval.datasets import load_squad
+from index.archive import SearchFilter
 from index.config import IndexConfig
-from index.documents import Document
+from index.documents import Document, published_timestamp
 from index.embedded import EmbeddedArchive
 from index.embedding import Embedder, Vectors, WrappedEmbedder
 from index.engine import NewsIndex
+from index.fusion import Mode
 from service.settings import Settings
 
 SIZES = (10_000, 100_000)
@@ -82,6 +84,8 @@ class SizeResult:
     delete: Latency
     search_idle: Latency
     search_during_writes: Latency
+    searches: dict[str, Latency] = field(default_factory=dict)
+    """Search kinds, one query at a time with nothing else running."""
     disk_bytes: int = 0
     disk_to_live: float = 0.0
     start_s: float = 0.0
@@ -210,6 +214,8 @@ def measure_size(
     writes_end = time.perf_counter()
     searcher.stop.set()
     searcher.join()
+    _settle(index)
+    searches = _search_table(index, queries[:200])
     view = index.view()
     result = SizeResult(
         passages=view.passage_count,
@@ -221,6 +227,7 @@ def measure_size(
         delete=Latency.of(deletes),
         search_idle=Latency.of(searcher.between(0, idle_end)),
         search_during_writes=Latency.of(searcher.between(idle_end, writes_end)),
+        searches=searches,
     )
     full_bytes, full_passages = index.archive.disk_bytes(), view.passage_count
     # Churn: a fifth replaced (100 articles a write, as a feed delivers them) and a tenth
@@ -246,6 +253,7 @@ from pathlib import Path
 began = time.perf_counter()
 from eval.writes import RandomVectors, _rss_mb
 from index.engine import NewsIndex
+from index.fusion import Mode
 from service.settings import Settings
 settings = Settings()
 config = replace(settings.index_config(), index_dir=Path(sys.argv[1]))
@@ -269,6 +277,33 @@ def _restart(config: IndexConfig, query: str) -> tuple[float, float, bool]:
     )
     seconds, rss, ivf = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), float(rss), bool(ivf)
+
+
+def _search_table(index: NewsIndex, queries: Sequence[str]) -> dict[str, Latency]:
+    """Median and p99 of each search kind (query embeddings cached first: only the index's
+    work and the fusion are timed, as for the writes)."""
+    one_publisher = SearchFilter(publishers=frozenset({"publisher 3"}))
+    a_month = SearchFilter(
+        published_after=published_timestamp("2025-03-01"),
+        published_before=published_timestamp("2025-04-01"),
+    )
+    kinds: dict[str, tuple[Mode, SearchFilter | None]] = {
+        "dense": (Mode.DENSE, None),
+        "bm25": (Mode.BM25, None),
+        "hybrid": (Mode.HYBRID, None),
+        f"hybrid, one publisher in {PUBLISHERS}": (Mode.HYBRID, one_publisher),
+        "hybrid, one month of the year": (Mode.HYBRID, a_month),
+    }
+    index.query_vectors(queries)  # into the query cache
+    table = {}
+    for name, (mode, where) in kinds.items():
+        times = []
+        for query in queries:
+            began = time.perf_counter()
+            index.search(query, 10, mode, where)
+            times.append(time.perf_counter() - began)
+        table[name] = Latency.of(times)
+    return table
 
 
 def _settle(index: NewsIndex) -> None:
@@ -358,5 +393,9 @@ def render(report: WritesReport) -> str:
             _row("delete one article", size.delete),
             _row("hybrid search, no writes", size.search_idle),
             _row("hybrid search, 3 writes a second", size.search_during_writes),
+            "",
+            "| search, nothing else running | count | median ms | p99 ms | max ms |",
+            "|---|---|---|---|---|",
+            *(_row(name, latency) for name, latency in size.searches.items()),
         ]
     return "\n".join(lines)

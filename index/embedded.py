@@ -24,21 +24,16 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from index.archive import (
     ArchiveInfo,
-    Candidate,
     CompactionReport,
-    DocumentOrder,
-    IndexedDocument,
     Keys,
     NewVersion,
-    Passage,
-    PublisherStats,
     SearchFilter,
     Vectors,
     check_compatible,
@@ -52,11 +47,11 @@ from index.archive_db import (
     encode_info,
     transaction,
 )
-from index.documents import Document, published_timestamp
+from index.documents import published_timestamp
+from index.embedded_view import EmbeddedView
 from index.errors import DocumentNotFoundError, IndexCorruptError
 from index.files import directory_bytes
-from index.fusion import Fusion, Mode, fuse
-from index.keywords import Bm25Params, KeywordIndex, KeywordPassage, KeywordSearcher
+from index.keywords import Bm25Params, KeywordIndex, KeywordPassage
 from index.vectors import (
     NO_CODE,
     NO_DATE,
@@ -89,81 +84,6 @@ def remove_archive(directory: Path) -> None:
 _COMPACT_WHEN_DEAD = 0.15
 """Compact when deleted passages exceed this share of the live ones: disk stays within
 1.3x of the live data (SQLite's freed pages are returned by incremental vacuum)."""
-
-
-@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
-class EmbeddedView:
-    """The archive at one sequence number; what a search holds from start to end."""
-
-    archive: EmbeddedArchive
-    seq: int
-    snapshot: VectorSnapshot
-    keywords: KeywordSearcher
-    document_count: int
-
-    @property
-    def passage_count(self) -> int:
-        return self.snapshot.live_count
-
-    def search(
-        self,
-        query: str,
-        vector: Vectors | None,
-        mode: Mode,
-        depth: int,
-        search_filter: SearchFilter | None,
-        fusion: Fusion,
-    ) -> list[Candidate]:
-        if search_filter is not None and search_filter.empty:
-            search_filter = None
-        dense: dict[int, float] = {}
-        if vector is not None and mode != Mode.BM25:
-            rows = self.archive.row_filter(search_filter)
-            scores, keys = self.snapshot.search(vector, depth, rows)
-            dense = dict(zip(keys.tolist(), scores.tolist(), strict=True))
-        lexical: dict[int, float] = {}
-        if mode != Mode.DENSE:
-            scores, keys = self.keywords.search(query, depth, search_filter)
-            lexical = dict(zip(keys.tolist(), scores.tolist(), strict=True))
-        fused = fuse(dense, lexical, fusion) if mode == Mode.HYBRID else dense or lexical
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-        return [Candidate(key, score) for key, score in ranked]
-
-    def vectors(self, keys: Keys) -> Vectors:
-        return self.snapshot.columns.vectors[self.snapshot.rows_of(keys)]
-
-    def fingerprints(self, keys: Keys) -> Keys:
-        return self.snapshot.columns.fingerprints[self.snapshot.rows_of(keys)]
-
-    def published(self, keys: Keys) -> Keys:
-        return self.snapshot.columns.published[self.snapshot.rows_of(keys)]
-
-    def passages(self, keys: Sequence[int]) -> list[tuple[Passage, Document]]:
-        return self.archive.reader.read_passages(keys)
-
-    def document(self, doc_id: str) -> IndexedDocument | None:
-        return self.archive.reader.read_document(doc_id, self.seq)
-
-    def documents(
-        self,
-        search_filter: SearchFilter | None = None,
-        order: DocumentOrder = DocumentOrder.ID,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> tuple[list[IndexedDocument], int]:
-        return self.archive.reader.read_documents(self.seq, search_filter, order, limit, offset)
-
-    def undated_documents(self) -> int:
-        return self.archive.reader.count_undated(self.seq)
-
-    def with_checksum(self, checksum: str) -> str | None:
-        return self.archive.reader.find_checksum(self.seq, checksum)
-
-    def publishers(self) -> list[PublisherStats]:
-        return self.archive.reader.read_publishers(self.seq)
-
-    def knows(self, word: str) -> bool:
-        return self.keywords.knows(word)
 
 
 class EmbeddedArchive:
@@ -408,7 +328,14 @@ class EmbeddedArchive:
         return self._doc_codes.setdefault(doc_id, len(self._doc_codes))
 
     def _publish(self, snapshot: VectorSnapshot, document_count: int) -> None:
-        view = EmbeddedView(self, self._seq, snapshot, self._keywords.searcher(), document_count)
+        view = EmbeddedView(
+            self.reader,
+            self.row_filter,
+            self._seq,
+            snapshot,
+            self._keywords.searcher(),
+            document_count,
+        )
         self._views.add(view)
         self._view = view  # the one reference searches read: the swap
 
@@ -532,7 +459,9 @@ class EmbeddedArchive:
                 "SELECT COUNT(*) FROM documents WHERE deleted_seq IS NULL"
             ).fetchone()[0]
         )
-        view = EmbeddedView(self, self._seq, snapshot, self._keywords.searcher(), documents)
+        view = EmbeddedView(
+            self.reader, self.row_filter, self._seq, snapshot, self._keywords.searcher(), documents
+        )
         self._views.add(view)
         return view
 
