@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from index.engine import NewsIndex
 from service.state import ServiceState
@@ -21,3 +22,15 @@ def get_index(state: Annotated[ServiceState, Depends(get_state)]) -> NewsIndex:
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 IndexDep = Annotated[NewsIndex, Depends(get_index)]
+
+
+# The filters every listing and search takes as query parameters, declared once.
+AfterParam = Annotated[
+    date | datetime | None, Query(description="ISO date or date-time, inclusive.")
+]
+BeforeParam = Annotated[
+    date | datetime | None, Query(description="ISO date or date-time, exclusive.")
+]
+PublisherParam = Annotated[
+    list[str] | None, Query(description="Only these publishers (repeat the parameter).")
+]

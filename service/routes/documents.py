@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
 from index.archive import DocumentOrder
 from service import application
-from service.deps import IndexDep, StateDep
+from service.deps import AfterParam, BeforeParam, IndexDep, PublisherParam, StateDep
 from service.schemas import (
     ERROR_RESPONSES,
     DocumentDetail,
@@ -40,15 +39,9 @@ def list_documents(
     order: Annotated[
         DocumentOrder, Query(description="id, newest or oldest (undated last).")
     ] = DocumentOrder.ID,
-    published_after: Annotated[
-        date | datetime | None, Query(description="ISO date or date-time, inclusive.")
-    ] = None,
-    published_before: Annotated[
-        date | datetime | None, Query(description="ISO date or date-time, exclusive.")
-    ] = None,
-    publisher: Annotated[
-        list[str] | None, Query(description="Only these publishers (repeat the parameter).")
-    ] = None,
+    published_after: AfterParam = None,
+    published_before: BeforeParam = None,
+    publisher: PublisherParam = None,
 ) -> DocumentList:
     scope = application.make(
         Scope,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from index.fusion import Mode
 from service import application
-from service.deps import IndexDep
+from service.deps import AfterParam, BeforeParam, IndexDep, PublisherParam
 from service.responses import ModelResponse
 from service.schemas import (
     DEFAULT_K,
@@ -65,15 +64,9 @@ def search_get(
         int, Query(ge=1, le=MAX_K, description=f"Passages to return, 1 to {MAX_K}.")
     ] = DEFAULT_K,
     mode: Annotated[Mode | None, Query(description="dense, bm25 or hybrid (the default).")] = None,
-    published_after: Annotated[
-        date | datetime | None, Query(description="ISO date or date-time, inclusive.")
-    ] = None,
-    published_before: Annotated[
-        date | datetime | None, Query(description="ISO date or date-time, exclusive.")
-    ] = None,
-    publisher: Annotated[
-        list[str] | None, Query(description="Only these publishers (repeat the parameter).")
-    ] = None,
+    published_after: AfterParam = None,
+    published_before: BeforeParam = None,
+    publisher: PublisherParam = None,
     doc_id: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
     sort: Annotated[Sort, Query(description="relevance or date (newest first).")] = "relevance",
     recency_half_life_days: Annotated[
