@@ -44,6 +44,8 @@ class Answer:
     answerable: bool
     confidence: float
     quotes: tuple[Quote, ...]
+    cited: bool = False
+    """The text carries its own citation markers ([1], [2]), one per quote in order."""
 
 
 class Answerer(Protocol):
@@ -93,7 +95,9 @@ class ExtractiveAnswerer:
         self.embedder = CachedEmbedder(embedder, self.options.sentence_cache)
         self.knows = knows
 
-    def candidates(self, hits: Sequence[Hit]) -> list[tuple[Hit, int, int]]:
+    def candidates(
+        self, hits: Sequence[Hit], holds: Callable[[str], bool] | None = None
+    ) -> list[tuple[Hit, int, int]]:
         """Distinct sentences of the top passages, as (hit, start, end) in the article.
 
         Questions are left out: a subheading such as "What did Russia say?" resembles the
@@ -106,15 +110,19 @@ class ExtractiveAnswerer:
             for span in split_sentences(text, hit.passage.start, hit.passage.end):
                 sentence = text[span.start : span.end]
                 key = normalize_for_comparison(sentence)
-                if _QUESTION.search(sentence):
+                if _QUESTION.search(sentence) or (holds is not None and not holds(sentence)):
                     continue
                 if key and key not in seen:
                     seen.add(key)
                     found.append((hit, span.start, span.end))
         return found
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        sentences = self.candidates(hits)
+    def answer(
+        self, question: str, hits: Sequence[Hit], holds: Callable[[str], bool] | None = None
+    ) -> Answer:
+        """`holds` keeps only the sentences that hold what the question asks for (a number,
+        a date)."""
+        sentences = self.candidates(hits, holds)
         if not sentences:
             return Answer(None, False, 0.0, ())
         texts = [hit.document.text[s:e] for hit, s, e in sentences]

@@ -42,6 +42,7 @@ from index.documents import Document
 from index.embedding import Embedder
 from index.errors import DocumentNotFoundError
 from index.fusion import Mode
+from index.statement_store import StatementStore
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,10 @@ class NewsIndex:
         stored = archive.info()
         if stored is not None:
             check_compatible(stored, self.info, str(self.where))
+        self.statements = StatementStore(config.index_dir)
+        """Who said what in each current document: derived from the archive, kept in step
+        by every write and reconciled with it on opening."""
+        self.statements.reconcile(archive.view())
 
     @classmethod
     def open(cls, config: IndexConfig, embedder: Embedder) -> NewsIndex:
@@ -129,6 +134,7 @@ class NewsIndex:
 
     def close(self) -> None:
         self.archive.close()
+        self.statements.close()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -325,6 +331,7 @@ class NewsIndex:
                 versions[i] = replace(version, vectors=vectors[offset : offset + count])
                 offset += count
         self.archive.write(self.info, versions)
+        self.statements.replace([v.document for v in versions])
         return results
 
     def delete(self, doc_id: str) -> None:
@@ -332,6 +339,7 @@ class NewsIndex:
         if self.archive.view().document(doc_id) is None:
             raise DocumentNotFoundError(doc_id)
         self.archive.write(self.info, (), [doc_id])
+        self.statements.remove([doc_id])
 
 
 @contextmanager

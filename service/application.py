@@ -51,6 +51,13 @@ from service.schemas import (
     SearchResponse,
     SearchResult,
     Source,
+    SpeakerList,
+    SpeakerRef,
+    SpeakerSummary,
+    StatementAlsoIn,
+    StatementResult,
+    StatementsRequest,
+    StatementsResponse,
 )
 
 if TYPE_CHECKING:
@@ -240,6 +247,56 @@ def in_period(
         update={"published_after": period.start, "published_before": period.end}
     )
     return scoped, without_phrase(query, period), period
+
+
+# -- who said what --------------------------------------------------------------------------
+
+
+def statements(state: ServiceState, request: StatementsRequest) -> StatementsResponse:
+    """A speaker's statements, about `q` when given, best first; an unknown speaker is an
+    empty list."""
+    found = state.statements
+    keys = found.speaker_keys(request.speaker)
+    speaker = found.speaker(keys)
+    said = found.by(keys, request.q, request.k, to_filter(request))
+    results = [
+        StatementResult(
+            speaker=SpeakerRef(name=s.statement.speaker_name, description=s.statement.description),
+            quote=s.quote,
+            kind="direct" if s.statement.kind == "direct" else "reported",
+            doc_id=s.document.doc_id,
+            title=s.document.title,
+            publisher=s.document.publisher,
+            url=s.document.url,
+            published=s.document.published,
+            char_start=s.statement.start,
+            char_end=s.statement.end,
+            speaker_start=s.statement.speaker_start,
+            speaker_end=s.statement.speaker_end,
+            score=round(s.score, 4),
+            also_in=[
+                StatementAlsoIn(doc_id=d.doc_id, title=d.title, char_start=o.start, char_end=o.end)
+                for o, d in s.also_in
+            ],
+        )
+        for s in said
+    ]
+    who = (
+        None if speaker is None else SpeakerRef(name=speaker.name, description=speaker.description)
+    )
+    return StatementsResponse(speaker=who, results=results)
+
+
+def speakers(state: ServiceState, query: str | None, limit: int, offset: int) -> SpeakerList:
+    """The people and organisations quoted, most quoted first; `query` finds a name."""
+    found, total = state.statements.speakers(query, limit, offset)
+    data = [
+        SpeakerSummary(
+            name=s.name, description=s.description, statements=s.statements, documents=s.documents
+        )
+        for s in found
+    ]
+    return SpeakerList(data=data, count=total)
 
 
 # -- documents -------------------------------------------------------------------------------

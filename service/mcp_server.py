@@ -29,6 +29,8 @@ from service.schemas import (
     DocumentDetail,
     SearchRequest,
     SearchResponse,
+    StatementsRequest,
+    StatementsResponse,
 )
 from service.state import ServiceState
 
@@ -160,6 +162,47 @@ def build_mcp(get_state: Callable[[], ServiceState]) -> MCPServer:
             if not response.answerable:
                 rendered += f"\n(confidence {response.confidence:.2f})"
             return rendered, response
+
+        return await anyio.to_thread.run_sync(lambda: _result(run))
+
+    @server.tool(
+        name="who_said",
+        title="What a person said",
+        description=(
+            "Statements attributed to a person or organisation in the indexed news articles "
+            "(full name or surname), about a topic when one is given: each quoted verbatim with "
+            "its article and character span. An unknown speaker gives no statements."
+        ),
+    )
+    async def who_said(
+        speaker: Annotated[
+            str, Field(min_length=1, max_length=200, description="Full name or surname.")
+        ],
+        topic: Annotated[str | None, Field(max_length=2000, description="About what.")] = None,
+        k: KArg = DEFAULT_K,
+        published_after: AfterArg = None,
+        published_before: BeforeArg = None,
+        publisher: PublisherArg = None,
+    ) -> Annotated[CallToolResult, StatementsResponse]:
+        def run() -> tuple[str, BaseModel]:
+            request = application.make(
+                StatementsRequest,
+                speaker=speaker,
+                q=topic,
+                k=k,
+                published_after=published_after,
+                published_before=published_before,
+                publisher=publisher,
+            )
+            response = application.statements(get_state(), request)
+            if not response.results:
+                return f"No statements by {speaker} in the indexed articles.", response
+            lines = [
+                f"[{i}] {r.speaker.name}: “{r.quote}” ({r.title or r.doc_id}, "
+                f"chars {r.char_start}-{r.char_end})"
+                for i, r in enumerate(response.results, start=1)
+            ]
+            return "\n".join(lines), response
 
         return await anyio.to_thread.run_sync(lambda: _result(run))
 

@@ -368,3 +368,66 @@ class OpenAIErrorDetail(BaseModel):
 
 class OpenAIError(BaseModel):
     error: OpenAIErrorDetail
+
+
+# -- who said what ---------------------------------------------------------------------------
+
+
+class StatementsRequest(Scope):
+    speaker: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="Full name or surname (case-insensitive), or an organisation.")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = Field(
+        None, description="What about: statements are ranked by it."
+    )
+    k: K = DEFAULT_K
+
+
+class SpeakerRef(BaseModel):
+    name: str
+    description: str | None = Field(description="The role the articles give with the name.")
+
+
+class StatementAlsoIn(BaseModel):
+    doc_id: str
+    title: str | None
+    char_start: int
+    char_end: int
+
+
+class StatementResult(BaseModel):
+    speaker: SpeakerRef
+    quote: str = Field(description="Exactly the article's text[char_start:char_end].")
+    kind: Literal["direct", "reported"]
+    doc_id: str
+    title: str | None
+    publisher: str | None
+    url: str | None
+    published: str | None
+    char_start: int
+    char_end: int
+    speaker_start: int = Field(description="Where the speaker is named (text[start:end]).")
+    speaker_end: int
+    score: float = Field(description="Similarity to `q` (1.0 without one).")
+    also_in: list[StatementAlsoIn] = Field(
+        default_factory=list, description="Other articles carrying the same statement."
+    )
+
+
+class StatementsResponse(BaseModel):
+    speaker: SpeakerRef | None = Field(
+        description="Who the name was taken to mean; null if no one."
+    )
+    results: list[StatementResult]
+
+
+class SpeakerSummary(BaseModel):
+    name: str
+    description: str | None
+    statements: int
+    documents: int
+
+
+class SpeakerList(BaseModel):
+    data: list[SpeakerSummary]
+    count: int

@@ -11,6 +11,8 @@ from index.coalesce import CoalescingEmbedder
 from index.embedding import Embedder, resolve_model
 from index.engine import NewsIndex
 from index.errors import BylineError, IndexCorruptError
+from index.shaped_answer import ShapedAnswerer
+from index.who_said import Statements
 from service.errors import ServiceError
 from service.settings import ConfigurationError, Settings
 
@@ -25,7 +27,7 @@ class ServiceState:
         self.settings = settings
         self._embedder = embedder
         self._index: NewsIndex | None = None
-        self._answerer: ExtractiveAnswerer | None = None
+        self._answerer: ShapedAnswerer | None = None
         self.error: BylineError | None = None
         self.load_seconds: float | None = None
 
@@ -61,7 +63,9 @@ class ServiceState:
             self.error = exc
             log.error("cannot serve: %s", exc)
             return
-        self._answerer = ExtractiveAnswerer(embedder, knows=self._knows)
+        self._answerer = ShapedAnswerer(
+            self._index, ExtractiveAnswerer(embedder, knows=self._knows), knows=self._knows
+        )
         self.load_seconds = time.perf_counter() - started
         view = self._index.view()
         log.info(
@@ -90,10 +94,15 @@ class ServiceState:
         raise ServiceError(503, "not_ready", "the index is still loading; retry in a few seconds")
 
     @property
-    def answerer(self) -> ExtractiveAnswerer:
+    def answerer(self) -> ShapedAnswerer:
         self.index  # noqa: B018 -- raises the 503 that says why nothing is loaded yet
         assert self._answerer is not None
         return self._answerer
+
+    @property
+    def statements(self) -> Statements:
+        """Who said what (a 503 while nothing is loaded)."""
+        return self.answerer.statements
 
     def _knows(self, word: str) -> bool:
         # Through the state, so the answerer always sees the index after the latest write.

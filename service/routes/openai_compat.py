@@ -95,7 +95,10 @@ def render(result: application.AskResult) -> tuple[str, list[Citation]]:
     citations = result.citations()
     if not citations:
         return NOT_ANSWERED, []
-    body = " ".join(f"{c.quote} [{i}]" for i, c in enumerate(citations, start=1))
+    if result.answer.cited and result.answer.text:
+        body = result.answer.text  # a shaped answer carries its own markers, a line each
+    else:
+        body = " ".join(f"{c.quote} [{i}]" for i, c in enumerate(citations, start=1))
     sources = []
     for i, citation in enumerate(citations, start=1):
         name = citation.title or citation.doc_id

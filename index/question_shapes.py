@@ -1,0 +1,115 @@
+"""The shape of a question, so that the answer can come in kind.
+
+"what did X say (about Y)" and "how did X react (to Y)" want X's statements; "who is X" the
+roles the articles give X; "who said Y" a speaker; "how many", "how much", "when" and "where"
+the sentence that holds the number, the date or the place. Anything else is answered with the
+sentences that best match it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Shape(StrEnum):
+    SAID = "said"
+    WHO_IS = "who_is"
+    WHO_SAID = "who_said"
+    NUMBER = "number"
+    DATE = "date"
+    PLACE = "place"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    shape: Shape
+    subject: str | None = None
+    """X: the person or organisation asked about."""
+    topic: str | None = None
+    """Y: what they spoke about, or the words of the statement asked after."""
+
+
+_END = r"\s*[?.!]*\s*$"
+_SAY = (
+    r"(?:say|said|says|tell|told|claim|claimed|state|stated|think|announce|announced|reply|"
+    r"replied|respond|responded|write|wrote|declare|declared|mean|argue|argued|warn|warned)"
+)
+_ABOUT = r"(?:about|on|of|regarding|concerning|over|to)"
+_PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
+    (shape, re.compile(pattern, re.IGNORECASE))
+    for shape, pattern in (
+        (
+            Shape.SAID,
+            rf"^\s*(?:so\s+)?what\s+(?:did|does|do|has|have|had)\s+(?P<x>.+?)\s+(?:been\s+)?"
+            rf"(?:{_SAY}|saying)\b(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+        ),
+        (
+            Shape.SAID,
+            rf"^\s*how\s+(?:did|does|do|has|have)\s+(?P<x>.+?)\s+(?:react|respond|reply|answer)"
+            rf"(?:ed)?\b(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+        ),
+        (
+            Shape.SAID,
+            rf"^\s*what\s+(?:was|is|were|are)\s+(?P<x>.+?)(?:'s|’s|')\s+(?:reaction|response|"
+            rf"position|view|stance|comments?|statements?|message|words)"
+            rf"(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+        ),
+        (Shape.WHO_SAID, rf"^\s*who\s+{_SAY}\b\s*(?:that\s+)?(?P<y>.+?){_END}"),
+        (Shape.WHO_SAID, rf"^\s*who\s+(?:called|described|labell?ed)\b\s*(?P<y>.+?){_END}"),
+        (Shape.WHO_IS, rf"^\s*who\s+(?:is|was|'s)\s+(?P<x>.+?){_END}"),
+        (
+            Shape.NUMBER,
+            r"^\s*(?:how\s+(?:many|much|long|far|old|big|large|often)|what\s+(?:percentage|"
+            r"share|proportion|number|amount))\b",
+        ),
+        (Shape.DATE, r"^\s*(?:when|what\s+(?:year|date|day|month|time))\b"),
+        (Shape.PLACE, r"^\s*where\b"),
+    )
+)
+
+
+def parse(question: str) -> Question:
+    """The question's shape, with its subject and topic where it has them."""
+    for shape, pattern in _PATTERNS:
+        match = pattern.match(question)
+        if match is None:
+            continue
+        found = match.groupdict()
+        subject, topic = found.get("x"), found.get("y")
+        return Question(shape, _clean(subject), _clean(topic))
+    return Question(Shape.OTHER)
+
+
+def _clean(words: str | None) -> str | None:
+    if words is None:
+        return None
+    words = words.strip(" ,;:?!.\"'“”")
+    return words or None
+
+
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve dozen dozens hundred "
+    "hundreds thousand thousands million millions billion billions half third quarter"
+)
+_HOLDS = {
+    Shape.NUMBER: re.compile(rf"\d|\b(?:{'|'.join(_NUMBER_WORDS.split())})\b", re.IGNORECASE),
+    Shape.DATE: re.compile(
+        r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
+        r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+        r"yesterday|today|tomorrow|week|month|year|days?|hours?)\b",
+        re.IGNORECASE,
+    ),
+    Shape.PLACE: re.compile(
+        r"\b(?:in|at|near|from|into|to|across|towards?|inside|outside)\s+(?:the\s+)?[A-Z]\w+"
+    ),
+}
+
+
+def holds_answer(shape: Shape, sentence: str) -> bool:
+    """Does the sentence hold what a question of this shape asks for (a number, a date, a
+    place)? Every sentence does for other shapes."""
+    pattern = _HOLDS.get(shape)
+    return pattern is None or pattern.search(sentence) is not None

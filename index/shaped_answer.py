@@ -1,0 +1,139 @@
+"""Answers in the shape of the question (index/question_shapes.py).
+
+- "what did X say (about Y)", "how did X react (to Y)": X's statements, about Y when it is
+  given, one a line, each quoted verbatim with its citation, duplicates across articles folded;
+- "who is X": the roles the articles give X, each where an article gives it;
+- "who said Y": the speaker of the statement that best matches Y;
+- "how many", "how much", "when", "where": the best sentence that holds a number, a date or a
+  place;
+- anything else, and a shaped question the statements cannot answer: the extractive answer.
+
+It withholds the answer when the question names someone or something no article mentions,
+or when nothing passes the answerability check, and says so; the passages searched are
+returned either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
+from index.engine import Hit, NewsIndex
+from index.question_shapes import Question, Shape, holds_answer, parse
+from index.who_said import Said, Statements
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeOptions:
+    statements: int = 8
+    """Statements in a "what did X say" answer (one line each)."""
+    topic_threshold: float = 0.3
+    """A statement is about the topic when its similarity to it is at least this."""
+    topic_margin: float = 0.15
+    """... and within this of the best statement's."""
+    who_said_threshold: float = 0.45
+    """The best statement must be at least this similar to "who said Y"'s Y."""
+
+
+class ShapedAnswerer:
+    """Answers each question in kind; the extractive answerer is its fallback."""
+
+    def __init__(
+        self,
+        index: NewsIndex,
+        extractive: ExtractiveAnswerer,
+        options: ShapeOptions | None = None,
+        knows: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.index = index
+        self.extractive = extractive
+        self.options = options or ShapeOptions()
+        self.knows = knows
+        self.statements = Statements(index, extractive.embedder, index.options.duplicate_cosine)
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        asked = parse(question)
+        if self.knows is not None and (
+            unknown_names(question, self.knows) or self._unknown_subject(asked)
+        ):
+            return Answer(None, False, 0.0, ())
+        shaped: Answer | None = None
+        if asked.shape is Shape.SAID and asked.subject:
+            shaped = self._said(asked)
+        elif asked.shape is Shape.WHO_IS and asked.subject:
+            shaped = self._who_is(asked.subject)
+        elif asked.shape is Shape.WHO_SAID and asked.topic:
+            shaped = self._who_said(asked.topic, hits)
+        elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE):
+            shaped = self.extractive.answer(
+                question, hits, holds=lambda sentence: holds_answer(asked.shape, sentence)
+            )
+        return shaped if shaped is not None else self.extractive.answer(question, hits)
+
+    def _unknown_subject(self, asked: Question) -> bool:
+        """A subject that no article mentions, in any case ("what did merkel say")."""
+        if not asked.subject or self.knows is None:
+            return False
+        words = [w for w in asked.subject.split() if w.casefold() not in _GENERIC]
+        return bool(words) and not any(self.knows(w) for w in words)
+
+    def _said(self, asked: Question) -> Answer | None:
+        assert asked.subject is not None
+        keys = self.statements.speaker_keys(asked.subject)
+        if not keys:
+            return None
+        said = self.statements.by(keys, asked.topic, self.options.statements)
+        if not said:
+            return None
+        if asked.topic:
+            best = said[0].score
+            floor = max(self.options.topic_threshold, best - self.options.topic_margin)
+            said = [s for s in said if s.score >= floor]
+            if not said:
+                return Answer(None, False, best, ())
+        else:
+            said.sort(key=lambda s: (s.document.doc_id, s.statement.start))
+        quotes = tuple(self._quote(s) for s in said)
+        lines = [
+            f"{s.statement.speaker_name}: {q.text} [{i}]"
+            for i, (s, q) in enumerate(zip(said, quotes, strict=True), start=1)
+        ]
+        confidence = max(s.score for s in said) if asked.topic else 1.0
+        return Answer("\n".join(lines), True, confidence, quotes, cited=True)
+
+    def _who_is(self, subject: str) -> Answer | None:
+        keys = self.statements.speaker_keys(subject)
+        described = self.statements.descriptions(keys)
+        if not described:
+            return None
+        speaker = self.statements.speaker(keys)
+        name = speaker.name if speaker else subject
+        quotes = []
+        for row, document in described:
+            indexed = self.index.get(document.doc_id)
+            passage = next(
+                (p for p in indexed.passages if p.start <= row.start < p.end), indexed.passages[0]
+            )
+            quotes.append(Quote(document, passage, row.start, row.end, 1.0))
+        roles = "; ".join(f"{row.description} [{i}]" for i, (row, _) in enumerate(described, 1))
+        return Answer(f"{name}: {roles}", True, 1.0, tuple(quotes), cited=True)
+
+    def _who_said(self, words: str, hits: Sequence[Hit]) -> Answer | None:
+        documents = list(dict.fromkeys(h.document.doc_id for h in hits))
+        said = self.statements.rank(self.statements.in_documents(documents), words, 1)
+        if not said:
+            return None
+        best = said[0]
+        if best.score < self.options.who_said_threshold:
+            return Answer(None, False, best.score, ())
+        quote = self._quote(best)
+        text = f"{best.statement.speaker_name}: {quote.text} [1]"
+        return Answer(text, True, best.score, (quote,), cited=True)
+
+    def _quote(self, said: Said) -> Quote:
+        start, end = said.in_context
+        return Quote(said.document, said.passage(self.index), start, end, said.score)
+
+
+_GENERIC = frozenset(["the", "a", "an", "of", "for", "in", "on", "at", "and", "to"])
