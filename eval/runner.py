@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from eval import benchmark, dated, seed, squad_answers
+from eval import benchmark, dated, seed, squad_answers, statements
 from eval.datasets import Dataset, load_beir, load_squad
 from eval.embed_cache import CachedEmbedder
 from eval.report import EvalReport
@@ -15,6 +15,7 @@ from index.documents import load_documents
 from index.embedding import Embedder
 from index.engine import temporary_index
 from index.fusion import Mode
+from index.shaped_answer import ShapedAnswerer
 from service.settings import Settings
 
 CACHE = Path("eval/cache/embeddings.sqlite")
@@ -39,9 +40,17 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
                 metrics[f"recall@{k}"] = metrics[f"success@{k}"]
             modes_out[mode.value] = metrics
         thresholds = seed.duplicate_threshold_table(index, [0.8, 0.83, 0.86, 0.9, 0.93])
-        answers = seed.evaluate_answers(
-            index, ExtractiveAnswerer(embedder, knows=index.knows), questions
-        )
+        extractive = ExtractiveAnswerer(embedder, knows=index.knows)
+        answers = seed.evaluate_answers(index, extractive, questions)
+        shaped = ShapedAnswerer(index, extractive, knows=index.knows)
+        every = questions + seed.load_questions(seed.SHAPED_QUESTIONS)
+        shaped_answers = seed.evaluate_answers(index, shaped, every)
+        by_shape = {
+            shape: seed.evaluate_answers(index, shaped, [q for q in every if q.shape == shape])
+            for shape in ("said", "who", "number", "unanswerable")
+        }
+        texts = {d.document.doc_id: d.document.text for d in index.documents()}
+        found = statements.evaluate_statements(texts, statements.load_labels())
     return EvalReport(
         dataset="seed",
         queries=sum(q.answerable for q in questions),
@@ -58,10 +67,33 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             f"{answers.abstention_precision:.2f}, recall {answers.abstention_recall:.2f} "
             f"({answers.unanswerable} unanswerable; "
             f"{answers.wrongly_withheld} answerable withheld).",
+            f"/ask in the shape of the question, {len(every)} questions (seed and seed-shapes): "
+            f"{shaped_answers.contains_evidence:.3f} of {shaped_answers.answerable} answerable "
+            f"with evidence; abstention precision {shaped_answers.abstention_precision:.2f}, "
+            f"recall {shaped_answers.abstention_recall:.2f}; by shape: "
+            + ", ".join(
+                f"{shape} {q.contains_evidence:.2f}"
+                if shape != "unanswerable"
+                else f"{shape} withheld {q.abstention_recall:.2f}"
+                for shape, q in by_shape.items()
+            )
+            + ".",
+            f"statements ({found.labelled} labelled in the seed articles): precision "
+            f"{found.precision:.3f}, recall {found.recall:.3f}; speaker precision "
+            f"{found.speaker_precision:.3f}, recall {found.speaker_recall:.3f}.",
         ],
         extra={
             "duplicate_threshold": [list(row) for row in thresholds],
             "ask": asdict(answers),
+            "ask_shaped": asdict(shaped_answers),
+            "ask_by_shape": {shape: asdict(q) for shape, q in by_shape.items()},
+            "statements": {
+                **asdict(found),
+                "precision": found.precision,
+                "recall": found.recall,
+                "speaker_precision": found.speaker_precision,
+                "speaker_recall": found.speaker_recall,
+            },
         },
     )
 

@@ -19,6 +19,8 @@ from index.engine import Hit, NewsIndex
 from index.fusion import Mode
 
 QUESTIONS = Path(__file__).parent / "questions" / "seed.jsonl"
+SHAPED_QUESTIONS = Path(__file__).parent / "questions" / "seed-shapes.jsonl"
+"""Who-said-what, who-is, number and unanswerable questions, labelled by shape."""
 DUPLICATE_PAIRS = Path(__file__).parent / "questions" / "seed-duplicates.jsonl"
 """Passage pairs labelled by reading: do they say the same thing? Anchored by quotes."""
 
@@ -35,6 +37,7 @@ class LabelledQuestion:
     question: str
     answerable: bool
     evidence: tuple[Evidence, ...]
+    shape: str | None = None
 
 
 def load_questions(path: Path = QUESTIONS) -> list[LabelledQuestion]:
@@ -44,7 +47,9 @@ def load_questions(path: Path = QUESTIONS) -> list[LabelledQuestion]:
             raw = json.loads(line)
             evidence = tuple(Evidence(e["doc_id"], e["quote"]) for e in raw["evidence"])
             questions.append(
-                LabelledQuestion(raw["id"], raw["question"], raw["answerable"], evidence)
+                LabelledQuestion(
+                    raw["id"], raw["question"], raw["answerable"], evidence, raw.get("shape")
+                )
             )
     return questions
 
@@ -177,7 +182,7 @@ def evaluate_answers(
     return AnswerQuality(
         answerable=answerable,
         unanswerable=unanswerable,
-        contains_evidence=contains / answerable,
+        contains_evidence=contains / answerable if answerable else 1.0,
         abstention_precision=withheld_right / withheld if withheld else 1.0,
         abstention_recall=withheld_right / unanswerable if unanswerable else 1.0,
         wrongly_withheld=withheld_wrong,

@@ -366,10 +366,12 @@ def _quotes(text: str, paragraphs: list[Span]) -> list[_Quote]:
     carried: _Quote | None = None
     for number, paragraph in enumerate(paragraphs):
         opened: tuple[int, str] | None = None
+        where = number  # the paragraph the quotation opens in, where its attribution is
         if carried is not None:
             first = text[paragraph.start]
             if first in _OPEN or first == '"':
                 opened = (carried.open_at, _OPEN.get(first, '"'))
+                where = carried.paragraph
                 skip_to = paragraph.start + 1
             else:
                 found.append(carried)
@@ -380,15 +382,16 @@ def _quotes(text: str, paragraphs: list[Span]) -> list[_Quote]:
         for position in range(skip_to, paragraph.end):
             mark = text[position]
             if opened is None:
+                where = number
                 if mark in _OPEN:
                     opened = (position, _OPEN[mark])
                 elif mark == '"':
                     opened = (position, '"')
             elif mark == opened[1]:
-                found.append(_Quote(opened[0] + 1, position, opened[0], position + 1, number))
+                found.append(_Quote(opened[0] + 1, position, opened[0], position + 1, where))
                 opened = None
         if opened is not None:
-            carried = _Quote(opened[0] + 1, paragraph.end, opened[0], paragraph.end, number)
+            carried = _Quote(opened[0] + 1, paragraph.end, opened[0], paragraph.end, where)
     if carried is not None:
         found.append(carried)
     for quote in found:
@@ -414,6 +417,7 @@ class _Resolver:
     def __init__(self, text: str, paragraphs: list[Span]) -> None:
         self.text = text
         self.people: dict[str, Speaker] = {}
+        self.named_at: list[tuple[int, str]] = []  # (offset, key): where people are named
         self.recent: list[tuple[int, Speaker]] = []  # (paragraph, speaker) in reading order
         for paragraph in paragraphs:
             self._learn_names(paragraph)
@@ -436,7 +440,7 @@ class _Resolver:
                     break
             mention = _Mention(tokens[i:j])
             if mention.is_person():
-                self.person(mention)
+                self.named_at.append((mention.start, self.person(mention).key))
             i = max(j, i + 1)
 
     def person(self, mention: _Mention) -> Speaker:
@@ -462,7 +466,7 @@ class _Resolver:
             role = [t.bare.casefold() for t in words if t.bare.casefold() != "the"]
             head = role[-1] if role else ""
             if head in _ROLES:
-                found = self._by_role(role, paragraph)
+                found = self._by_role(role, paragraph, mention.start)
                 if found is not None:
                     return found
             if head in _ROLES or head in _GROUPS:
@@ -486,7 +490,7 @@ class _Resolver:
                 return speaker
         return None
 
-    def _by_role(self, role: list[str], paragraph: int) -> Speaker | None:
+    def _by_role(self, role: list[str], paragraph: int, at: int) -> Speaker | None:
         head = role[-1]
         qualifiers = {w for w in role[:-1] if w not in _ROLES}
 
@@ -503,8 +507,11 @@ class _Resolver:
         recent = self._latest(paragraph, fits)
         if recent is not None:
             return recent
-        candidates = [s for s in self.people.values() if fits(s)]
-        return candidates[0] if len(candidates) == 1 else None
+        # Else the person with that role named last before the mention.
+        for _, key in sorted((n for n in self.named_at if n[0] < at), reverse=True):
+            if fits(self.people[key]):
+                return self.people[key]
+        return None
 
     def said(self, speaker: Speaker, paragraph: int) -> None:
         self.recent.append((paragraph, speaker))

@@ -24,7 +24,7 @@ def _text(result: CallToolResult) -> str:
 async def _exercise(target: Any, base_url: str | None) -> None:
     async with Client(target) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert set(tools) == {"search_news", "ask_news", "get_article"}
+        assert set(tools) == {"search_news", "ask_news", "get_article", "who_said"}
         for tool in tools.values():
             assert tool.description
             assert len(tool.description) > 40
@@ -53,6 +53,18 @@ async def _exercise(target: Any, base_url: str | None) -> None:
                 assert text[citation["char_start"] : citation["char_end"]] == citation["quote"]
         if base_url:
             assert httpx.get(f"{base_url}/documents/{doc_id}").json()["text"] == text
+
+        said = await client.call_tool("who_said", {"speaker": "zakharova", "topic": "peace talks"})
+        statements = said.structured_content["results"]
+        assert statements
+        assert {r["speaker"]["name"] for r in statements} == {"Maria Zakharova"}
+        for statement in statements:
+            source = await client.call_tool("get_article", {"doc_id": statement["doc_id"]})
+            body = source.structured_content["text"]
+            assert body[statement["char_start"] : statement["char_end"]] == statement["quote"]
+        assert "Maria Zakharova" in _text(said)
+        nobody = await client.call_tool("who_said", {"speaker": "Angela Merkel"})
+        assert nobody.structured_content["results"] == []
 
         missing = await client.call_tool("get_article", {"doc_id": "no-such-article"})
         assert missing.is_error
