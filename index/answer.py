@@ -15,7 +15,7 @@ import numpy as np
 
 from index.archive import Passage
 from index.caching import CachedEmbedder
-from index.chunking import split_sentences
+from index.chunking import Span, split_sentences
 from index.cleaning import normalize_for_comparison
 from index.documents import Document
 from index.embedding import Embedder
@@ -74,8 +74,22 @@ _NAME = re.compile(r"\b[A-Z][\w’'-]+")
 
 
 def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
-    """Capitalized words of the question (after its first word) the corpus never mentions."""
-    return [word for word in _NAME.findall(question)[1:] if not knows(word)]
+    """Capitalized words of the question (but its first word) the corpus never mentions."""
+    names = [m for m in _NAME.finditer(question) if question[: m.start()].strip()]
+    return [m.group() for m in names if not knows(m.group())]
+
+
+def _sentences(text: str, start: int, end: int) -> list[Span]:
+    """Sentences of a passage, never across a line break: a headline without a full stop
+    ("Ukraine strikes Belgorod, five killed") is not part of the sentence after it."""
+    found = []
+    line_start = start
+    while line_start < end:
+        line_end = text.find("\n", line_start, end)
+        line_end = end if line_end == -1 else line_end
+        found += split_sentences(text, line_start, line_end)
+        line_start = line_end + 1
+    return found
 
 
 class ExtractiveAnswerer:
@@ -107,7 +121,7 @@ class ExtractiveAnswerer:
         found = []
         for hit in hits[: self.options.passages]:
             text = hit.document.text
-            for span in split_sentences(text, hit.passage.start, hit.passage.end):
+            for span in _sentences(text, hit.passage.start, hit.passage.end):
                 sentence = text[span.start : span.end]
                 key = normalize_for_comparison(sentence)
                 if _QUESTION.search(sentence) or (holds is not None and not holds(sentence)):

@@ -38,6 +38,10 @@ _SAY = (
     r"replied|respond|responded|write|wrote|declare|declared|mean|argue|argued|warn|warned)"
 )
 _ABOUT = r"(?:about|on|of|regarding|concerning|over|to)"
+_NOT_A_QUESTION_WORD = (
+    r"(?!(?:what|how|why|when|where|who|whom|which|did|does|do|is|was|are|were|will|can|"
+    r"could|would|should|has|have|had)\b)"
+)
 _PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
     (shape, re.compile(pattern, re.IGNORECASE))
     for shape, pattern in (
@@ -56,6 +60,17 @@ _PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
             rf"^\s*what\s+(?:was|is|were|are)\s+(?P<x>.+?)(?:'s|’s|')\s+(?:reaction|response|"
             rf"position|view|stance|comments?|statements?|message|words)"
             rf"(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+        ),
+        # Headline style: "Zakharova on peace talks", "Putin's reaction to the sanctions".
+        (
+            Shape.SAID,
+            rf"^\s*{_NOT_A_QUESTION_WORD}(?P<x>(?:\S+\s+){{0,3}}?\S+?)(?:'s|’s)?\s+"
+            rf"(?:(?:comments?|remarks?|words|statements?)\s+)?(?:on|about)\s+(?P<y>.+?){_END}",
+        ),
+        (
+            Shape.SAID,
+            rf"^\s*{_NOT_A_QUESTION_WORD}(?P<x>(?:\S+\s+){{0,3}}?\S+?)(?:'s|’s)?\s+"
+            rf"(?:reaction|response|reply)\s+(?:to|on)\s+(?P<y>.+?){_END}",
         ),
         (Shape.WHO_SAID, rf"^\s*who\s+{_SAY}\b\s*(?:that\s+)?(?P<y>.+?){_END}"),
         (Shape.WHO_SAID, rf"^\s*who\s+(?:called|described|labell?ed)\b\s*(?P<y>.+?){_END}"),

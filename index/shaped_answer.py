@@ -72,11 +72,15 @@ class ShapedAnswerer:
         return shaped if shaped is not None else self.extractive.answer(question, hits)
 
     def _unknown_subject(self, asked: Question) -> bool:
-        """A subject that no article mentions, in any case ("what did merkel say")."""
+        """A subject no article names ("what did merkel say", "what did the UN secretary
+        general say"): the articles cannot say what it said."""
         if not asked.subject or self.knows is None:
             return False
         words = [w for w in asked.subject.split() if w.casefold() not in _GENERIC]
-        return bool(words) and not any(self.knows(w) for w in words)
+        unknown = [w for w in words if not self.knows(w)]
+        # A capitalized word is a name; lower-case ones ("foreign policy aide") may be a
+        # paraphrase of words the articles use, so only all of them unknown counts.
+        return bool(unknown) and (unknown == words or any(w[:1].isupper() for w in unknown))
 
     def _said(self, asked: Question) -> Answer | None:
         assert asked.subject is not None

@@ -292,6 +292,19 @@ class StatementStore:
             "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN (?, ?)", wanted
         )
         found = [r[0] for r in rows]
+        if not found and len(words) > 1:
+            # "the governor of Belgorod": a speaker named by part of it ("the governor").
+            for size in range(len(words) - 1, 0, -1):
+                parts = [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+                keys = [speaker_key(p, person=False) for p in parts]
+                rows = self._connection().execute(
+                    "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN "
+                    f"({','.join('?' * len(keys))})",
+                    keys,
+                )
+                found = [r[0] for r in rows if r[0] != "o:"]
+                if found:
+                    return found
         if not found:
             # "NATO": the speakers the articles describe with that word ("NATO Secretary
             # General Jens Stoltenberg").
