@@ -12,11 +12,11 @@ import pytest
 
 from eval import seed
 from index.answer import ExtractiveAnswerer
-from index.shaped_answer import ShapedAnswerer
 from index.documents import Document
 from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.fusion import Mode
+from index.shaped_answer import ShapedAnswerer
 
 # mode: (recall@5 as the share of questions answered in the top 5, MRR@10); measured
 # hybrid 0.833 / 0.582, dense 0.771 / 0.558, bm25 0.583 / 0.363.
