@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from index.chunking import Span, split_sentences
@@ -209,14 +209,15 @@ class _Token:
     text: str
     start: int
     end: int
-
-    @property
-    def bare(self) -> str:
-        return _POSSESSIVE.sub("", self.text.rstrip(".,;:"))
+    bare: str
+    """Without trailing punctuation or a possessive: "Russia's," -> "Russia"."""
 
 
 def _tokens(text: str, start: int, end: int) -> list[_Token]:
-    return [_Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    return [
+        _Token(m.group(), m.start(), m.end(), _POSSESSIVE.sub("", m.group().rstrip(".,;:")))
+        for m in _WORD.finditer(text, start, end)
+    ]
 
 
 @dataclass(slots=True)
@@ -419,6 +420,7 @@ class _Resolver:
         self.people: dict[str, Speaker] = {}
         self.named_at: list[tuple[int, str]] = []  # (offset, key): where people are named
         self.recent: list[tuple[int, Speaker]] = []  # (paragraph, speaker) in reading order
+        self.described: list[Description] = []  # people named with a role, in reading order
         for paragraph in paragraphs:
             self._learn_names(paragraph)
 
@@ -440,7 +442,14 @@ class _Resolver:
                     break
             mention = _Mention(tokens[i:j])
             if mention.is_person():
-                self.named_at.append((mention.start, self.person(mention).key))
+                person = self.person(mention)
+                self.named_at.append((mention.start, person.key))
+                words, _ = mention.name_split()
+                role = _description(self.text, words)
+                if role:
+                    start = next(t for t in words if t.bare not in _CONNECTORS).start
+                    described = Speaker(person.name, person.key, role, True)
+                    self.described.append(Description(described, start, mention.end))
             i = max(j, i + 1)
 
     def person(self, mention: _Mention) -> Speaker:
@@ -585,7 +594,12 @@ def extract(text: str) -> Attributions:
             )
             statements.append(statement)
             last_direct = (number, statement)
-    descriptions = _descriptions(text, paragraphs, resolver)
+    # Names fuller later in the article ("Zelenskyy" before "Volodymyr Zelenskyy") are
+    # the ones the descriptions carry.
+    descriptions = tuple(
+        Description(replace(d.speaker, name=resolver.people[d.speaker.key].name), d.start, d.end)
+        for d in resolver.described
+    )
     return Attributions(tuple(sorted(statements, key=lambda s: s.start)), descriptions)
 
 
@@ -771,37 +785,3 @@ def _content_start(text: str, verb: re.Match[str], sentence: Span) -> int:
 _WHEN = re.compile(
     r"(?:on|last|this)\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|week)\b"
 )
-
-
-def _descriptions(
-    text: str, paragraphs: list[Span], resolver: _Resolver
-) -> tuple[Description, ...]:
-    """Every mention of a person with a role beside the name."""
-    found = []
-    for paragraph in paragraphs:
-        tokens = _tokens(text, paragraph.start, paragraph.end)
-        i = 0
-        while i < len(tokens):
-            j = i
-            while j < len(tokens) and (_np_word(tokens[j]) or tokens[j].bare in _CONNECTORS):
-                gap = text[tokens[j - 1].end : tokens[j].start] if j > i else ""
-                if any(c in gap for c in ',;:()“”"') or "\n" in gap:
-                    break
-                j += 1
-                if tokens[j - 1].text.rstrip(".,;:") != tokens[j - 1].text:
-                    break
-            if j > i:
-                mention = _Mention(tokens[i:j])
-                words, name = mention.name_split()
-                role = _description(text, words)
-                if name and role and mention.is_person():
-                    person = resolver.people.get(speaker_key(name[-1].bare, True))
-                    if person is not None:
-                        start = next(t for t in words if t.bare not in _CONNECTORS).start
-                        found.append(
-                            Description(
-                                Speaker(person.name, person.key, role, True), start, mention.end
-                            )
-                        )
-            i = max(j, i + 1)
-    return tuple(found)
