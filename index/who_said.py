@@ -127,7 +127,9 @@ class Statements:
                 None,
             )
             if twin is not None:
-                folded[twin].append(i)
+                if not _nested(said[twin].statement, said[i].statement):
+                    folded[twin].append(i)  # carried elsewhere: also_in
+                # else the words a reported statement quotes: shown within it already
             elif len(kept) < k:
                 kept.append(i)
                 folded[i] = []
@@ -154,3 +156,10 @@ class Statements:
         if indexed is None or indexed.document.checksum != checksum:
             return None  # replaced or deleted since: the row waits to be reconciled
         return indexed.document
+
+
+def _nested(outer: StoredStatement, inner: StoredStatement) -> bool:
+    """One statement inside another of the same article ("detached" within the sentence)."""
+    return outer.doc_id == inner.doc_id and (
+        outer.start <= inner.start < outer.end or inner.start <= outer.start < inner.end
+    )

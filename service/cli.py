@@ -33,7 +33,7 @@ from service.cli_common import (
     settings_from,
 )
 from service.errors import ServiceError
-from service.schemas import AskRequest, SearchRequest
+from service.schemas import AskRequest, SearchRequest, StatementsRequest
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,57 @@ def ask_command(
         title = citation.title or citation.doc_id
         span = f"chars {citation.char_start}-{citation.char_end}"
         typer.echo(f"[{number}] {title} ({citation.doc_id}, {span})")
+
+
+@app.command("said")
+def said_command(
+    speaker: Annotated[str, typer.Argument(help="Full name or surname, or an organisation.")],
+    about: Annotated[str | None, typer.Option(help="Only what they said about this.")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Statements.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+    after: AfterOption = None,
+    before: BeforeOption = None,
+    publisher: PublisherOption = None,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+) -> None:
+    """What a person or organisation said, quoted from the indexed articles."""
+    from service.state import ServiceState
+
+    settings = settings_from(index_dir=index_dir, model=model)
+    state = ServiceState(settings)
+    state.load()
+    if state.error is not None:
+        fail(str(state.error))
+    try:
+        request = application.make(
+            StatementsRequest,
+            speaker=speaker,
+            q=about,
+            k=k,
+            published_after=after,
+            published_before=before,
+            publisher=publisher,
+        )
+        response = application.statements(state, request)
+    except ServiceError as exc:
+        fail(exc.message, code=2)
+    finally:
+        state.close()
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    if response.speaker is None:
+        typer.echo(f"No statements by {speaker} in the indexed articles.")
+        return
+    role = f" ({response.speaker.description})" if response.speaker.description else ""
+    typer.echo(f"{response.speaker.name}{role}:\n")
+    for number, result in enumerate(response.results, start=1):
+        also = f"; also in {len(result.also_in)} more" if result.also_in else ""
+        span = f"chars {result.char_start}-{result.char_end}"
+        typer.echo(
+            f"[{number}] “{result.quote}”\n    {result.title or result.doc_id} ({span}{also})"
+        )
 
 
 @app.command("mcp")

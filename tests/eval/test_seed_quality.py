@@ -57,9 +57,7 @@ def test_seed_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: E
     assert quality.wrongly_withheld <= 2, quality
 
 
-def test_shaped_answers_stay_above_their_floors(
-    seed_index: NewsIndex, embedder: Embedder
-) -> None:
+def test_shaped_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
     # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.671
     # contain evidence (said 1.00, who 1.00, number 0.70); abstention precision 0.77, recall 0.45.
     extractive = ExtractiveAnswerer(embedder, knows=seed_index.knows)

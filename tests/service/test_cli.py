@@ -40,6 +40,21 @@ def test_index_then_search_as_json(tmp_path: Path, seed_index: NewsIndex) -> Non
     assert any("Zakharova" in r["text"] for r in response["results"])
 
 
+def test_said_quotes_a_speaker_and_finds_no_one_unknown(seed_index_dir: Path) -> None:
+    where = ["--index-dir", str(seed_index_dir)]
+    said = runner.invoke(app, ["said", "Ushakov", "--about", "talks", "--json", *where])
+    assert said.exit_code == 0, said.output
+    response = json.loads(said.stdout[said.stdout.index("{") :])
+    assert response["speaker"]["name"] == "Yuri Ushakov"
+    assert any("we will not talk" in r["quote"] for r in response["results"])
+    printed = runner.invoke(app, ["said", "Ushakov", *where])
+    assert "Yuri Ushakov (Kremlin adviser):" in printed.stdout
+    assert "[1] “" in printed.stdout
+    nobody = runner.invoke(app, ["said", "Angela Merkel", *where])
+    assert nobody.exit_code == 0
+    assert "No statements by Angela Merkel" in nobody.stdout
+
+
 def test_ask_prints_the_answer_and_its_sources(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(index_dir)])
