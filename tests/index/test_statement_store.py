@@ -1,0 +1,69 @@
+"""The statement store follows the archive: every write, delete and crash in between."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+
+from index.documents import Document
+from index.engine import NewsIndex
+from index.statement_store import DATABASE
+from tests.conftest import IndexFactory
+
+TEXT = (
+    "Kremlin adviser Yuri Ushakov spoke on Monday.\n"
+    "“At this stage, we will not talk to them,” Ushakov said."
+)
+
+
+def _quotes(index: NewsIndex, speaker: str) -> list[str]:
+    keys = index.statements.keys_for(speaker)
+    rows = index.statements.by_speaker(keys, None, 50)
+    return [index.get(r.doc_id).document.text[r.start : r.end] for r in rows]
+
+
+def test_writes_replacements_and_deletes_keep_statements_in_step(
+    make_index: IndexFactory,
+) -> None:
+    index = make_index()
+    index.upsert([Document("a", TEXT)])
+    assert _quotes(index, "Ushakov") == ["At this stage, we will not talk to them"]
+    index.upsert([Document("a", TEXT.replace("talk to them", "negotiate now"))])
+    assert _quotes(index, "yuri ushakov") == ["At this stage, we will not negotiate now"]
+    index.upsert([replace(index.get("a").document, publisher="Moscow Wire")])  # metadata only
+    assert len(_quotes(index, "Ushakov")) == 1
+    index.delete("a")
+    assert _quotes(index, "Ushakov") == []
+    assert index.statements.speakers(None, 10, 0) == ([], 0)
+
+
+def test_a_crash_between_the_archive_and_the_store_is_mended_on_opening(
+    make_index: IndexFactory,
+) -> None:
+    index = make_index()
+    index.upsert([Document("a", TEXT), Document("b", "Nobody said anything here.")])
+    where = index.config.index_dir
+    # As if the process died after the archive's commit, before the store's: the store
+    # lost "a" and still holds a document the archive no longer has.
+    with sqlite3.connect(where / DATABASE) as db:
+        db.execute("DELETE FROM statements WHERE doc_id = 'a'")
+        db.execute("DELETE FROM extracted WHERE doc_id = 'a'")
+        db.execute("INSERT INTO extracted (doc_id, checksum, version) VALUES ('gone', 'x', 1)")
+    index.close()
+    reopened = make_index(index_dir=where)
+    assert _quotes(reopened, "Ushakov") == ["At this stage, we will not talk to them"]
+    with sqlite3.connect(where / DATABASE) as db:
+        docs = {row[0] for row in db.execute("SELECT doc_id FROM extracted")}
+    assert docs == {"a", "b"}
+
+
+def test_an_older_extractor_s_rows_are_extracted_again(make_index: IndexFactory) -> None:
+    index = make_index()
+    index.upsert([Document("a", TEXT)])
+    where = index.config.index_dir
+    index.close()
+    with sqlite3.connect(where / DATABASE) as db:
+        db.execute("UPDATE extracted SET version = 0")
+        db.execute("DELETE FROM statements")
+    reopened = make_index(index_dir=where)
+    assert _quotes(reopened, "Ushakov") == ["At this stage, we will not talk to them"]
