@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.statements import Statement, extract, fold, surname_key
+from index.speakers import fold, surname_key
+from index.statements import Statement, extract
 
 LABELS = Path(__file__).parent / "statements" / "seed.jsonl"
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from index.archive import ArchiveView, SearchFilter
 from index.cleaning import fingerprint
 from index.documents import Document, published_timestamp
-from index.statements import EXTRACTOR_VERSION, extract, fold, speaker_key
+from index.speakers import fold, speaker_key
+from index.statements import EXTRACTOR_VERSION, extract
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.statements import evaluate_statements, load_labels
-from index.statements import Statement, extract, speaker_key, surname_key
+from index.speakers import speaker_key, surname_key
+from index.statements import Statement, extract
 
 SEEDS = Path(__file__).parents[2] / "seeds"
 
