@@ -15,7 +15,7 @@ import numpy as np
 
 from index.archive import Passage
 from index.caching import CachedEmbedder
-from index.chunking import Span, split_sentences
+from index.chunking import Span, split_lines, split_sentences
 from index.cleaning import normalize_for_comparison
 from index.documents import Document
 from index.embedding import Embedder
@@ -82,14 +82,11 @@ def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
 def _sentences(text: str, start: int, end: int) -> list[Span]:
     """Sentences of a passage, never across a line break: a headline without a full stop
     ("Ukraine strikes Belgorod, five killed") is not part of the sentence after it."""
-    found = []
-    line_start = start
-    while line_start < end:
-        line_end = text.find("\n", line_start, end)
-        line_end = end if line_end == -1 else line_end
-        found += split_sentences(text, line_start, line_end)
-        line_start = line_end + 1
-    return found
+    return [
+        s
+        for line in split_lines(text, start, end)
+        for s in split_sentences(text, line.start, line.end)
+    ]
 
 
 class ExtractiveAnswerer:

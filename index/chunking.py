@@ -109,6 +109,24 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
     return trimmed
 
 
+def split_lines(text: str, start: int, end: int) -> list[Span]:
+    """The non-blank lines of `text[start:end]` (paragraphs, headlines), trimmed."""
+    spans = []
+    line_start = start
+    while line_start < end:
+        line_end = text.find("\n", line_start, end)
+        line_end = end if line_end == -1 else line_end
+        s, e = line_start, line_end
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            spans.append(Span(s, e))
+        line_start = line_end + 1
+    return spans
+
+
 def split_to_fit(text: str, span: Span, budget: int, count: TokenCounter) -> list[Span]:
     """Cut an over-long span at word boundaries into pieces of at most `budget` tokens.
 

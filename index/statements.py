@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from index.chunking import Span, split_sentences
+from index.chunking import Span, split_lines, split_sentences
 from index.speakers import (
     AUXILIARIES,
     COORDINATION,
@@ -84,21 +84,6 @@ class _Quote:
     paragraph: int
 
 
-def _paragraphs(text: str) -> list[Span]:
-    spans = []
-    position = 0
-    for line in text.split("\n"):
-        start, end = position, position + len(line)
-        position = end + 1
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            spans.append(Span(start, end))
-    return spans
-
-
 def _quotes(text: str, paragraphs: list[Span]) -> list[_Quote]:
     """Quotations, paired within paragraphs; one left open at a paragraph's end runs on
     into the next paragraph when that one opens with a quotation mark (news style)."""
@@ -160,7 +145,7 @@ def _sentence_of(sentences: list[Span], start: int, end: int) -> tuple[int, int]
 
 def extract(text: str) -> Attributions:
     """The statements of an article and the roles it gives the people it names."""
-    paragraphs = _paragraphs(text)
+    paragraphs = split_lines(text, 0, len(text))
     resolver = Resolver(text, paragraphs)
     quotes = _quotes(text, paragraphs)
     sentences = [s for p in paragraphs for s in split_sentences(text, p.start, p.end)]

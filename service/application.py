@@ -54,7 +54,6 @@ from service.schemas import (
     SpeakerList,
     SpeakerRef,
     SpeakerSummary,
-    StatementAlsoIn,
     StatementResult,
     StatementsRequest,
     StatementsResponse,
@@ -275,7 +274,7 @@ def statements(state: ServiceState, request: StatementsRequest) -> StatementsRes
             speaker_end=s.statement.speaker_end,
             score=round(s.score, 4),
             also_in=[
-                StatementAlsoIn(doc_id=d.doc_id, title=d.title, char_start=o.start, char_end=o.end)
+                AlsoIn(doc_id=d.doc_id, title=d.title, char_start=o.start, char_end=o.end)
                 for o, d in s.also_in
             ],
         )

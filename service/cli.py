@@ -29,6 +29,7 @@ from service.cli_common import (
     PublisherOption,
     exists,
     fail,
+    loaded_state,
     open_index,
     settings_from,
 )
@@ -192,29 +193,22 @@ def ask_command(
     model: ModelOption = None,
 ) -> None:
     """Answer a question with quotes from the indexed articles."""
-    from service.state import ServiceState
-
     settings = settings_from(index_dir=index_dir, model=model)
     if not question.strip():
         fail("the text is empty; give a question", code=2)
-    state = ServiceState(settings)
-    state.load()
-    if state.error is not None:
-        fail(str(state.error))
-    try:
-        request = application.make(
-            AskRequest,
-            question=question,
-            k=k,
-            published_after=after,
-            published_before=before,
-            publisher=publisher,
-        )
-        response = application.ask(state, request).response()
-    except ServiceError as exc:
-        fail(exc.message, code=2)
-    finally:
-        state.close()
+    with loaded_state(settings) as state:
+        try:
+            request = application.make(
+                AskRequest,
+                question=question,
+                k=k,
+                published_after=after,
+                published_before=before,
+                publisher=publisher,
+            )
+            response = application.ask(state, request).response()
+        except ServiceError as exc:
+            fail(exc.message, code=2)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -241,28 +235,21 @@ def said_command(
     model: ModelOption = None,
 ) -> None:
     """What a person or organisation said, quoted from the indexed articles."""
-    from service.state import ServiceState
-
     settings = settings_from(index_dir=index_dir, model=model)
-    state = ServiceState(settings)
-    state.load()
-    if state.error is not None:
-        fail(str(state.error))
-    try:
-        request = application.make(
-            StatementsRequest,
-            speaker=speaker,
-            q=about,
-            k=k,
-            published_after=after,
-            published_before=before,
-            publisher=publisher,
-        )
-        response = application.statements(state, request)
-    except ServiceError as exc:
-        fail(exc.message, code=2)
-    finally:
-        state.close()
+    with loaded_state(settings) as state:
+        try:
+            request = application.make(
+                StatementsRequest,
+                speaker=speaker,
+                q=about,
+                k=k,
+                published_after=after,
+                published_before=before,
+                publisher=publisher,
+            )
+            response = application.statements(state, request)
+        except ServiceError as exc:
+            fail(exc.message, code=2)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return

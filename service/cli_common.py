@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -14,6 +16,9 @@ from index.errors import BylineError
 from index.migration import has_format_2
 from service import logs
 from service.settings import ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from service.state import ServiceState
 
 IndexDirOption = Annotated[
     Path | None, typer.Option("--index-dir", help="Index directory [env: BYLINE_INDEX_DIR].")
@@ -68,3 +73,18 @@ def open_index(settings: Settings, *, must_exist: bool = False) -> NewsIndex:
 def exists(index_dir: Path) -> bool:
     """Is there an index (of this format or the one before) in `index_dir`?"""
     return (index_dir / DATABASE).is_file() or has_format_2(index_dir)
+
+
+@contextmanager
+def loaded_state(settings: Settings) -> Iterator[ServiceState]:
+    """The model and index loaded as the service loads them (the answerer too), closed after."""
+    from service.state import ServiceState
+
+    state = ServiceState(settings)
+    state.load()
+    if state.error is not None:
+        fail(str(state.error))
+    try:
+        yield state
+    finally:
+        state.close()

@@ -388,13 +388,6 @@ class SpeakerRef(BaseModel):
     description: str | None = Field(description="The role the articles give with the name.")
 
 
-class StatementAlsoIn(BaseModel):
-    doc_id: str
-    title: str | None
-    char_start: int
-    char_end: int
-
-
 class StatementResult(BaseModel):
     speaker: SpeakerRef
     quote: str = Field(description="Exactly the article's text[char_start:char_end].")
@@ -409,7 +402,7 @@ class StatementResult(BaseModel):
     speaker_start: int = Field(description="Where the speaker is named (text[start:end]).")
     speaker_end: int
     score: float = Field(description="Similarity to `q` (1.0 without one).")
-    also_in: list[StatementAlsoIn] = Field(
+    also_in: list[AlsoIn] = Field(
         default_factory=list, description="Other articles carrying the same statement."
     )
 
