@@ -49,6 +49,9 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             shape: seed.evaluate_answers(index, shaped, [q for q in every if q.shape == shape])
             for shape in ("said", "who", "number", "unanswerable")
         }
+        held_out = seed.evaluate_answers(
+            index, shaped, seed.load_questions(seed.HELD_OUT_QUESTIONS)
+        )
         texts = {d.document.doc_id: d.document.text for d in index.documents()}
         found = statements.evaluate_statements(texts, statements.load_labels())
     return EvalReport(
@@ -78,6 +81,9 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
                 for shape, q in by_shape.items()
             )
             + ".",
+            f"held out ({held_out.answerable + held_out.unanswerable} questions written after "
+            f"the rules): {held_out.contains_evidence:.3f} with evidence; abstention precision "
+            f"{held_out.abstention_precision:.2f}, recall {held_out.abstention_recall:.2f}.",
             f"statements ({found.labelled} labelled in the seed articles): precision "
             f"{found.precision:.3f}, recall {found.recall:.3f}; speaker precision "
             f"{found.speaker_precision:.3f}, recall {found.speaker_recall:.3f}.",
@@ -87,6 +93,7 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             "ask": asdict(answers),
             "ask_shaped": asdict(shaped_answers),
             "ask_by_shape": {shape: asdict(q) for shape, q in by_shape.items()},
+            "ask_held_out": asdict(held_out),
             "statements": {
                 **asdict(found),
                 "precision": found.precision,

@@ -21,6 +21,9 @@ from index.fusion import Mode
 QUESTIONS = Path(__file__).parent / "questions" / "seed.jsonl"
 SHAPED_QUESTIONS = Path(__file__).parent / "questions" / "seed-shapes.jsonl"
 """Who-said-what, who-is, number and unanswerable questions, labelled by shape."""
+HELD_OUT_QUESTIONS = Path(__file__).parent / "questions" / "seed-heldout.jsonl"
+"""More of the same shapes, written after the answerer's rules were fixed: a check that the
+seed-shapes figures are not the rules fitting their own questions."""
 DUPLICATE_PAIRS = Path(__file__).parent / "questions" / "seed-duplicates.jsonl"
 """Passage pairs labelled by reading: do they say the same thing? Anchored by quotes."""
 
