@@ -144,6 +144,7 @@ function renderResults(search, response, back) {
     words.push(` ${response.undated_documents} article(s) without a date were left out by the date filter.`);
   }
   status.textContent = words.join("");
+  performance.mark("byline:results"); // what the load-time measurement waits for
 }
 
 function renderAnswer(response, back) {
@@ -158,7 +159,7 @@ function renderAnswer(response, back) {
     return;
   }
   const citations = response.citations;
-  const link = (c, n) => articleHref(c.doc_id, c.char_start, c.char_end, back);
+  const link = (c) => articleHref(c.doc_id, c.char_start, c.char_end, back);
   answerBody.replaceChildren(
     el(
       "blockquote",
@@ -171,7 +172,7 @@ function renderAnswer(response, back) {
           el("q", {}, c.quote),
           el("sup", {}, el("a", {
             class: "cite",
-            href: link(c, i + 1),
+            href: link(c),
             "aria-label": `source ${i + 1}: ${c.title || c.doc_id}`,
           }, `[${i + 1}]`)),
         ]),
@@ -182,7 +183,7 @@ function renderAnswer(response, back) {
       { class: "citations", "aria-label": "Sources" },
       citations.map((c, i) =>
         el("li", {},
-          el("a", { href: link(c, i + 1) }, c.title || c.doc_id),
+          el("a", { href: link(c) }, c.title || c.doc_id),
           c.publisher ? `, ${c.publisher}` : "",
           `: characters ${c.char_start} to ${c.char_end}`),
       ),
@@ -237,7 +238,10 @@ async function run(search) {
   }
   try {
     const answered = await asking;
-    if (run === current) renderAnswer(answered, back);
+    if (run === current) {
+      renderAnswer(answered, back);
+      performance.mark("byline:answer");
+    }
   } catch (error) {
     if (run !== current) return;
     answerBody.replaceChildren(el("p", { class: "error" }, `No answer: ${describe(error).message}`));
