@@ -38,7 +38,9 @@ function highlight() {
     characters.slice(end).join(""),
   );
   note.textContent = `Highlighted: the cited passage, characters ${start} to ${end} of ${characters.length}.`;
-  cited.scrollIntoView({ block: "center" });
+  // Scrolled to only when out of sight: a quote near the top keeps the title and metadata in view.
+  const box = cited.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) cited.scrollIntoView({ block: "center" });
   // Focus moves to the quote, so a screen reader reads it and Tab continues from there.
   cited.focus({ preventScroll: true });
 }

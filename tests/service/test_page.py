@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -369,35 +370,42 @@ def test_offsets_are_code_points_not_utf16_units(
     assert page.locator("mark#cited").inner_text() == stored[0:2]
 
 
+# Times from the start of navigation, and bytes of the page's own files (HTML, CSS, scripts)
+# and of its API calls, from the browser's Performance API.
+LOAD_MEASURES = """() => {
+  const navigation = performance.getEntriesByType("navigation")[0];
+  const resources = performance.getEntriesByType("resource");
+  const mark = (name) => performance.getEntriesByName(name)[0].startTime;
+  const files = [navigation, ...resources.filter((r) => r.initiatorType !== "fetch")];
+  const api = resources.filter((r) => r.initiatorType === "fetch");
+  const sum = (entries, field) => entries.reduce((total, e) => total + e[field], 0);
+  return {
+    dom_content_loaded_ms: navigation.domContentLoadedEventEnd,
+    results_shown_ms: mark("byline:results"),
+    answer_shown_ms: mark("byline:answer"),
+    page_files: files.length,
+    page_bytes: sum(files, "encodedBodySize"),
+    page_transferred_bytes: sum(files, "transferSize"),
+    api_bytes: sum(api, "encodedBodySize"),
+  };
+}"""
+
+
 def test_screenshots_load_time_and_size(
     live_server: LocalServer, open_tab: TabFactory, tmp_path: Path
 ) -> None:
-    """The README's screenshots and measures; the page must stay small and quick."""
+    """The README's screenshots and measures; the page must stay small and quick. Each load
+    is a new context, so nothing comes from the browser's cache."""
     shots = Path(os.environ.get("BYLINE_PAGE_SHOTS") or tmp_path)
     url = f"{live_server.base_url}/?q={quote_plus(QUESTION)}"
-    tab = open_tab()
+    loads = []
+    for _ in range(5):
+        tab = open_tab()
+        tab.page.goto(url)
+        tab.page.wait_for_selector("#answer a.cite")
+        loads.append(tab.page.evaluate(LOAD_MEASURES))
+        assert tab.errors == []
     page = tab.page
-    page.goto(url)
-    page.wait_for_selector("#answer a.cite")
-    measured = page.evaluate(
-        """() => {
-          const navigation = performance.getEntriesByType("navigation")[0];
-          const resources = performance.getEntriesByType("resource");
-          const mark = (name) => performance.getEntriesByName(name)[0].startTime;
-          const page = [navigation, ...resources.filter((r) => r.initiatorType !== "fetch")];
-          const api = resources.filter((r) => r.initiatorType === "fetch");
-          const sum = (entries, field) => entries.reduce((total, e) => total + e[field], 0);
-          return {
-            dom_content_loaded_ms: navigation.domContentLoadedEventEnd,
-            results_shown_ms: mark("byline:results"),
-            answer_shown_ms: mark("byline:answer"),
-            page_files: page.length,
-            page_bytes: sum(page, "encodedBodySize"),
-            page_transferred_bytes: sum(page, "transferSize"),
-            api_bytes: sum(api, "encodedBodySize"),
-          };
-        }"""
-    )
     page.screenshot(path=str(shots / "page-search.png"))
     page.locator("#answer a.cite").first.click()
     page.wait_for_selector("mark#cited")
@@ -406,9 +414,9 @@ def test_screenshots_load_time_and_size(
     phone.goto(url)
     phone.wait_for_selector("#answer a.cite")
     phone.screenshot(path=str(shots / "page-phone.png"))
+    median = {name: statistics.median(load[name] for load in loads) for name in loads[0]}
     if os.environ.get("BYLINE_PAGE_SHOTS"):
-        print(json.dumps(measured, indent=2))
-    assert measured["page_files"] == 4  # the HTML, one stylesheet, two scripts
-    assert measured["page_bytes"] < 40_000
-    assert measured["results_shown_ms"] < 5_000
-    assert tab.errors == []
+        print(json.dumps({"first_load": loads[0], "median_of_5": median}, indent=2))
+    assert median["page_files"] == 4  # the HTML, one stylesheet, two scripts
+    assert median["page_bytes"] < 40_000
+    assert median["results_shown_ms"] < 5_000
