@@ -189,6 +189,24 @@ def test_a_question_shows_results_an_answer_and_the_quote_in_its_article(
     assert tab.errors == []
 
 
+def test_also_reported_by_opens_the_same_fact_in_the_other_article(
+    live_server: LocalServer, open_tab: TabFactory
+) -> None:
+    base = live_server.base_url
+    found = httpx.get(f"{base}/search", params={"q": "children evacuated", "k": 10}).json()
+    folded = next(r for r in found["results"] if r["also_in"])
+    other = folded["also_in"][0]
+    page = open_tab().page
+    page.goto(f"{base}/?q=children+evacuated")
+    card = page.locator("#results > li").nth(folded["rank"] - 1)
+    also = card.locator(".also")
+    assert also.inner_text().startswith("Also reported by ")
+    also.get_by_role("link").first.click()
+    page.wait_for_selector("mark#cited")
+    document = _document(live_server, other["doc_id"])
+    _assert_cited_span(page, document["text"], other["char_start"], other["char_end"])
+
+
 def test_the_keyboard_alone_reaches_a_citation_and_lands_on_the_quote(
     live_server: LocalServer, open_tab: TabFactory
 ) -> None:
