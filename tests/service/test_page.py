@@ -29,6 +29,7 @@ from playwright.sync_api import (
 )
 
 from eval.localserver import LocalServer, local_server
+from tests.conftest import ClientFactory
 
 QUESTION = "what did Zakharova say"
 KEY = "page-test-key"
@@ -148,6 +149,28 @@ def _assert_cited_span(page: Page, text: str, start: int, end: int) -> None:
     assert span["whiteSpace"] == "pre-wrap"
     assert span["visible"]
     assert span["focused"]
+
+
+def test_the_page_files_load_without_a_key_and_do_not_count_against_the_rate_limit(
+    make_client: ClientFactory, seed_index_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(seed_index_dir, tmp_path / "index")
+    client = make_client(tmp_path / "index", api_key="k", protect_reads=True, rate_limit="3/minute")
+    for _ in range(3):
+        for path in ("/", "/articles/000_4669eddcbb62d802", "/static/search.js"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert client.get("/").headers["content-type"].startswith("text/html")
+    assert client.get("/static/missing.js").status_code == 404
+    auth = {"Authorization": "Bearer k"}
+    # Only reading the page is open and uncounted: these three calls use up the limit.
+    assert client.post("/").status_code == 401
+    assert not {"/", "/articles/{doc_id}"} & set(
+        client.get("/openapi.json", headers=auth).json()["paths"]
+    )
+    assert client.get("/documents", headers=auth).status_code == 200
+    assert client.get("/documents", headers=auth).status_code == 429
 
 
 def test_a_question_shows_results_an_answer_and_the_quote_in_its_article(
