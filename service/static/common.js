@@ -24,9 +24,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, options) {
+async function request(path, options, key) {
   const headers = new Headers(options.headers || {});
-  const key = sessionStorage.getItem(KEY);
   if (key) headers.set("Authorization", `Bearer ${key}`);
   let response;
   try {
@@ -81,11 +80,14 @@ function askForKey(reason) {
 /** Call the JSON API; when reads need a key, ask for it once and retry. */
 export async function api(path, options = {}) {
   for (;;) {
+    const key = sessionStorage.getItem(KEY);
     try {
-      return await request(path, options);
+      return await request(path, options, key);
     } catch (error) {
       const refused = error instanceof ApiError && error.code === "forbidden";
       if (!(error instanceof ApiError) || (error.status !== 401 && !refused)) throw error;
+      // A key given while this call was under way (for a call beside it): try that one.
+      if (sessionStorage.getItem(KEY) !== key) continue;
       sessionStorage.removeItem(KEY);
       await askForKey(
         refused

@@ -96,42 +96,43 @@ function scopeOf(search) {
   return scope;
 }
 
+/** One result as a card: title, publisher, date, the passage with the query's words marked. */
+function card(result, patterns, back) {
+  const source = result.source;
+  const titleId = `result-${result.rank}`;
+  const spanLink = (span, text) =>
+    el("a", { href: articleHref(span.doc_id, span.char_start, span.char_end, back) }, text);
+  const list = (items) => items.map((item, i) => [i === 0 ? "" : ", ", item]);
+  // A duplicate can be a paragraph the same article repeats: say so rather than name it twice.
+  const elsewhere = result.also_in.filter((other) => other.doc_id !== source.doc_id);
+  const repeated = result.also_in.filter((other) => other.doc_id === source.doc_id);
+  const published = source.published
+    ? [" · ", el("time", { datetime: source.published }, day(source.published))]
+    : " · undated";
+  return el(
+    "li",
+    {},
+    el(
+      "article",
+      { class: "card", "aria-labelledby": titleId },
+      el("h3", { id: titleId }, spanLink(source, source.title || source.doc_id)),
+      el("p", { class: "meta" }, source.publisher || "publisher unknown", published),
+      el("p", { class: "passage" }, marked(result.text, patterns)),
+      elsewhere.length
+        ? el("p", { class: "also" }, "Also reported by ",
+          list(elsewhere.map((o) => spanLink(o, o.title || o.doc_id))), ".")
+        : null,
+      repeated.length
+        ? el("p", { class: "also" }, "Repeated in this article at ",
+          list(repeated.map((o) => spanLink(o, `characters ${o.char_start} to ${o.char_end}`))), ".")
+        : null,
+    ),
+  );
+}
+
 function renderResults(search, response, back) {
   const patterns = wordPatterns(search.q);
-  results.replaceChildren(
-    ...response.results.map((result) => {
-      const source = result.source;
-      const titleId = `result-${result.rank}`;
-      const meta = [source.publisher || "publisher unknown"];
-      const also = result.also_in.map((other, i) => [
-        i === 0 ? "" : ", ",
-        el("a", { href: articleHref(other.doc_id, other.char_start, other.char_end, back) },
-          other.title || other.doc_id),
-      ]);
-      return el(
-        "li",
-        {},
-        el(
-          "article",
-          { class: "card", "aria-labelledby": titleId },
-          el(
-            "h3",
-            { id: titleId },
-            el("a", { href: articleHref(source.doc_id, source.char_start, source.char_end, back) },
-              source.title || source.doc_id),
-          ),
-          el(
-            "p",
-            { class: "meta" },
-            meta,
-            source.published ? [" · ", el("time", { datetime: source.published }, day(source.published))] : " · undated",
-          ),
-          el("p", { class: "passage" }, marked(result.text, patterns)),
-          also.length ? el("p", { class: "also" }, "Also reported by ", also, ".") : null,
-        ),
-      );
-    }),
-  );
+  results.replaceChildren(...response.results.map((result) => card(result, patterns, back)));
   const count = response.results.length;
   const words = [];
   if (count === 0) {

@@ -24,6 +24,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Dialog,
     Page,
+    Route,
     ViewportSize,
     sync_playwright,
 )
@@ -108,6 +109,7 @@ def open_tab(browser: Browser) -> Iterator[TabFactory]:
 
     def make(viewport: ViewportSize = DESKTOP, key: str | None = None) -> Tab:
         context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(15_000)  # a failure says so in 15 s, not Playwright's 30
         if key is not None:
             context.add_init_script(f"sessionStorage.setItem({KEY_STORAGE!r}, {key!r})")
         contexts.append(context)
@@ -212,22 +214,36 @@ def test_a_question_shows_results_an_answer_and_the_quote_in_its_article(
     assert tab.errors == []
 
 
-def test_also_reported_by_opens_the_same_fact_in_the_other_article(
-    live_server: LocalServer, open_tab: TabFactory
+def test_folded_duplicates_link_to_their_own_spans(
+    guarded_server: LocalServer, open_tab: TabFactory
 ) -> None:
-    base = live_server.base_url
-    found = httpx.get(f"{base}/search", params={"q": "children evacuated", "k": 10}).json()
-    folded = next(r for r in found["results"] if r["also_in"])
-    other = folded["also_in"][0]
-    page = open_tab().page
-    page.goto(f"{base}/?q=children+evacuated")
-    card = page.locator("#results > li").nth(folded["rank"] - 1)
-    also = card.locator(".also")
-    assert also.inner_text().startswith("Also reported by ")
-    also.get_by_role("link").first.click()
-    page.wait_for_selector("mark#cited")
-    document = _document(live_server, other["doc_id"])
-    _assert_cited_span(page, document["text"], other["char_start"], other["char_end"])
+    """Folded duplicates, "also reported by" another article or "repeated in this article":
+    each link opens its own span, highlighted at its offsets."""
+    base = guarded_server.base_url
+    auth = {"Authorization": f"Bearer {KEY}"}
+    fact = "The mayor of Quillbrook opened a new flood shelter on Monday. It holds 300 people."
+    wires = [
+        {"id": "wire-a", "title": "Quillbrook opens a shelter", "publisher": "Wire A",
+         "published": "2024-08-12", "text": f"QUILLBROOK, Aug 12 (Wire A).\n\n{fact}"},
+        {"id": "wire-b", "title": "A shelter for Quillbrook", "publisher": "Wire B",
+         "published": "2024-08-13", "text": f"{fact}\n\nMore follows."},
+    ]  # fmt: skip
+    assert httpx.post(f"{base}/documents", json=wires, headers=auth).status_code == 201
+    page = open_tab(key=KEY).page
+    for question, words in (
+        ("Quillbrook flood shelter", "Also reported by "),
+        ("children evacuated", "Repeated in this article at "),
+    ):
+        found = httpx.get(f"{base}/search", params={"q": question, "k": 10}, headers=auth)
+        folded = next(r for r in found.json()["results"] if r["also_in"])
+        other = folded["also_in"][0]
+        page.goto(f"{base}/?q={quote_plus(question)}")
+        also = page.locator("#results > li").nth(folded["rank"] - 1).locator(".also")
+        assert also.inner_text().startswith(words)
+        also.get_by_role("link").first.click()
+        page.wait_for_selector("mark#cited")
+        document = _document(guarded_server, other["doc_id"], **auth)
+        _assert_cited_span(page, document["text"], other["char_start"], other["char_end"])
 
 
 def test_the_keyboard_alone_reaches_a_citation_and_lands_on_the_quote(
@@ -318,6 +334,17 @@ def test_protected_reads_ask_for_the_key_once_per_tab(
 
     tab = open_tab()
     page = tab.page
+    # The answer sent with the wrong key is held until the right key has been given: its
+    # late refusal must not throw the right key away and ask again.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if route.request.headers.get("authorization") == "Bearer wrong-key":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/ask", hold)
     page.goto(f"{base}/?q={quote_plus(QUESTION)}")
     key = page.get_by_label("API key", exact=True)
     key.wait_for()
@@ -327,6 +354,9 @@ def test_protected_reads_ask_for_the_key_once_per_tab(
     page.get_by_text("That key was not accepted").wait_for()
     key.fill(KEY)
     key.press("Enter")
+    page.wait_for_selector("#results li")
+    assert len(held) == 1
+    held[0].continue_()
     page.wait_for_selector("#answer a.cite")
     assert page.locator("#key-form").is_hidden()
 
