@@ -36,6 +36,7 @@ QUESTION = "what did Zakharova say"
 KEY = "page-test-key"
 KEY_STORAGE = "byline-api-key"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+NARROW: ViewportSize = {"width": 320, "height": 640}
 DESKTOP: ViewportSize = {"width": 1100, "height": 900}
 
 # Where the cited span is in the article view: its text, its offset in code points from the
@@ -285,16 +286,16 @@ def test_the_page_has_landmarks_and_every_field_a_label(
     assert page.get_by_role("status").first.inner_text().startswith("10 passages")
 
 
-def test_a_phone_width_screen_needs_no_sideways_scrolling(
+def test_a_320_px_screen_needs_no_sideways_scrolling(
     live_server: LocalServer, open_tab: TabFactory
 ) -> None:
-    page = open_tab(PHONE).page
+    page = open_tab(NARROW).page
     page.goto(f"{live_server.base_url}/?q={quote_plus(QUESTION)}")
     page.wait_for_selector("#answer a.cite")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     page.locator("#answer a.cite").first.click()
     page.wait_for_selector("mark#cited")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
 
 
 def test_an_empty_result_and_errors_are_said_in_words(
