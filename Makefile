@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve page-shots soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -31,6 +31,10 @@ index: install
 serve: install
 	$(BIN)/byline index --if-missing
 	$(BIN)/byline serve
+
+## The search page's screenshots in docs/ (README), and its load time and size, from the browser tests.
+page-shots: install install-tools
+	BYLINE_PAGE_SHOTS=docs $(BIN)/pytest tests/service/test_page.py -k screenshots -s -q
 
 ## Mixed load for 60 s at 16 clients: throughput, latency, errors, RSS over time.
 soak: install

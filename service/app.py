@@ -17,7 +17,7 @@ from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.mcp_server import build_mcp
 from service.observability import RequestContext, instrument
-from service.routes import ask, documents, health, openai_compat, search, statements
+from service.routes import ask, documents, health, openai_compat, page, search, statements
 from service.security import LOOPBACK_HOSTS, ApiKeyAuth, RateLimit
 from service.settings import Settings, load_settings
 from service.state import ServiceState
@@ -97,6 +97,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.include_router(documents.router)
     app.include_router(statements.router)
     app.include_router(openai_compat.router)
+    app.include_router(page.router)
+    app.mount(page.ASSETS_PREFIX, page.assets(), name="assets")
     # The MCP endpoint is the streamable-HTTP route itself, so it answers at /mcp exactly.
     mcp = build_mcp(lambda: app.state.byline)
     mcp_app = mcp.streamable_http_app(

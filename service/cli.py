@@ -115,7 +115,7 @@ def serve_command(
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from service.app import create_app

@@ -16,6 +16,13 @@ from service.errors import send_error
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 """Probes and metrics stay open to orchestrators and scrapers."""
+PAGE_PREFIXES = ("/articles/", "/static/")
+"""The search page's HTML, scripts and styles hold no data: they load without a key, and the
+page sends the key (kept in the tab's sessionStorage) with its API calls."""
+
+
+def is_page(method: str, path: str) -> bool:
+    return method in ("GET", "HEAD") and (path == "/" or path.startswith(PAGE_PREFIXES))
 
 
 def is_write(method: str, path: str) -> bool:
@@ -53,7 +60,7 @@ class ApiKeyAuth:
                     "BYLINE_API_KEY; set one and send it as 'Authorization: Bearer <key>'",
                 )
                 return
-        elif write or (self.protect_reads and path not in OPEN_PATHS):
+        elif write or (self.protect_reads and path not in OPEN_PATHS and not is_page(method, path)):
             header = dict(scope.get("headers", [])).get(b"authorization", b"")
             scheme, _, token = header.partition(b" ")
             if scheme.lower() != b"bearer" or not token:
@@ -74,7 +81,8 @@ class ApiKeyAuth:
 
 class RateLimit:
     """ASGI middleware: at most `limit` (e.g. "120/minute") requests per client address,
-    over a moving window; beyond it a 429 with Retry-After. Probes are not counted."""
+    over a moving window; beyond it a 429 with Retry-After. Probes and the page's files are not
+    counted."""
 
     def __init__(self, app: ASGIApp, *, limit: str) -> None:
         self.app = app
@@ -82,7 +90,12 @@ class RateLimit:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            # A page's files are cheap; counting them would break a page before its searches.
+            or is_page(scope["method"], scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
