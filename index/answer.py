@@ -31,6 +31,8 @@ class Quote:
     start: int
     end: int
     score: float
+    speaker: str | None = None
+    """Who said the quoted words, in an answer about who said what."""
 
     @property
     def text(self) -> str:
@@ -46,6 +48,8 @@ class Answer:
     quotes: tuple[Quote, ...]
     cited: bool = False
     """The text carries its own citation markers ([1], [2]), one per quote in order."""
+    shape: str = "other"
+    """The question's shape, as index/question_shapes.py reads it."""
 
 
 class Answerer(Protocol):

@@ -16,7 +16,7 @@ returned either way.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
 from index.engine import Hit, NewsIndex
@@ -69,7 +69,8 @@ class ShapedAnswerer:
             shaped = self.extractive.answer(
                 question, hits, holds=lambda sentence: holds_answer(asked.shape, sentence)
             )
-        return shaped if shaped is not None else self.extractive.answer(question, hits)
+        found = shaped if shaped is not None else self.extractive.answer(question, hits)
+        return replace(found, shape=asked.shape.value)
 
     def _unknown_subject(self, asked: Question) -> bool:
         """A subject no article names ("what did merkel say", "what did the UN secretary
@@ -119,7 +120,7 @@ class ShapedAnswerer:
             passage = next(
                 (p for p in indexed.passages if p.start <= row.start < p.end), indexed.passages[0]
             )
-            quotes.append(Quote(document, passage, row.start, row.end, 1.0))
+            quotes.append(Quote(document, passage, row.start, row.end, 1.0, row.speaker_name))
         roles = "; ".join(f"{row.description} [{i}]" for i, (row, _) in enumerate(described, 1))
         return Answer(f"{name}: {roles}", True, 1.0, tuple(quotes), cited=True)
 
@@ -137,7 +138,14 @@ class ShapedAnswerer:
 
     def _quote(self, said: Said) -> Quote:
         start, end = said.in_context
-        return Quote(said.document, said.passage(self.index), start, end, said.score)
+        return Quote(
+            said.document,
+            said.passage(self.index),
+            start,
+            end,
+            said.score,
+            said.statement.speaker_name,
+        )
 
 
 _GENERIC = frozenset(["the", "a", "an", "of", "for", "in", "on", "at", "and", "to"])

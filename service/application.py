@@ -209,6 +209,7 @@ class AskResult:
                 quote=q.text,
                 char_start=q.start,
                 char_end=q.end,
+                speaker=q.speaker,
             )
             for q in self.answer.quotes
         ]
@@ -218,6 +219,7 @@ class AskResult:
             question=self.question,
             answer=self.answer.text,
             answerable=self.answer.answerable,
+            shape=self.answer.shape,
             confidence=round(self.answer.confidence, 4),
             citations=self.citations(),
             passages=[to_result(h) for h in self.hits],

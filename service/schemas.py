@@ -227,6 +227,9 @@ class Citation(BaseModel):
     quote: str
     char_start: int
     char_end: int
+    speaker: str | None = Field(
+        None, description="Who said the quoted words, in answers about who said what."
+    )
 
 
 class AskResponse(BaseModel):
@@ -235,6 +238,13 @@ class AskResponse(BaseModel):
         description="Sentences quoted from the articles, or null when they do not answer."
     )
     answerable: bool
+    shape: str = Field(
+        "other",
+        description=(
+            "How the question was read: said (what did X say), who_is, who_said, number, "
+            "date, place or other; the answer comes in kind."
+        ),
+    )
     confidence: float = Field(description="Similarity of the best quote to the question, 0-1.")
     citations: list[Citation]
     passages: list[SearchResult] = Field(description="The search results the answer drew on.")

@@ -161,24 +161,18 @@ function renderAnswer(response, back) {
   }
   const citations = response.citations;
   const link = (c) => articleHref(c.doc_id, c.char_start, c.char_end, back);
+  const cite = (c, i) => el("sup", {}, el("a", {
+    class: "cite",
+    href: link(c),
+    "aria-label": `source ${i + 1}: ${c.title || c.doc_id}`,
+  }, `[${i + 1}]`));
+  // Who said what: a statement a line, each with its speaker; otherwise one quoted passage.
+  const quotes = citations.some((c) => c.speaker)
+    ? el("ul", { class: "statements" }, citations.map((c, i) =>
+      el("li", {}, el("strong", {}, `${c.speaker}: `), el("q", {}, c.quote), cite(c, i))))
+    : el("p", {}, citations.map((c, i) => [i === 0 ? "" : " ", el("q", {}, c.quote), cite(c, i)]));
   answerBody.replaceChildren(
-    el(
-      "blockquote",
-      { class: "quotes" },
-      el(
-        "p",
-        {},
-        citations.map((c, i) => [
-          i === 0 ? "" : " ",
-          el("q", {}, c.quote),
-          el("sup", {}, el("a", {
-            class: "cite",
-            href: link(c),
-            "aria-label": `source ${i + 1}: ${c.title || c.doc_id}`,
-          }, `[${i + 1}]`)),
-        ]),
-      ),
-    ),
+    el("blockquote", { class: "quotes" }, quotes),
     el(
       "ol",
       { class: "citations", "aria-label": "Sources" },

@@ -109,6 +109,8 @@ def test_unknown_speakers_are_an_empty_list_and_bad_input_a_clear_422(
 def test_ask_what_did_zakharova_say_answers_with_her_statements(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "what did Zakharova say"}).json()
     assert body["answerable"]
+    assert body["shape"] == "said"
+    assert {c["speaker"] for c in body["citations"]} == {"Maria Zakharova"}
     lines = body["answer"].splitlines()
     assert len(lines) == len(body["citations"]) >= 5
     for number, (line, citation) in enumerate(zip(lines, body["citations"], strict=True), 1):
