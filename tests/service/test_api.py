@@ -282,8 +282,17 @@ def test_ask_answers_with_verbatim_citations(client: TestClient) -> None:
     response = client.post("/ask", json={"question": "were kids evacuated?"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"question", "answer", "answerable", "confidence", "citations", "passages"}
+    assert set(body) == {
+        "question",
+        "answer",
+        "answerable",
+        "shape",
+        "confidence",
+        "citations",
+        "passages",
+    }
     assert body["answerable"] is True
+    assert body["shape"] == "other"
     assert "children" in body["answer"]
     assert 0 < body["confidence"] <= 1
     assert body["citations"]
