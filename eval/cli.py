@@ -107,6 +107,26 @@ def bench_command(
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench')}")
 
 
+@app.command("bench-ask")
+def bench_ask_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Corpus to index and serve [default: seeds/].")
+    ] = None,
+    seconds: Annotated[float, typer.Option(min=1, help="Length of each wrk run.")] = 10,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Time /ask with the labelled questions of every shape, at 1 client and at 8."""
+    from eval import ask_bench
+    from eval.report import write_json
+
+    settings = settings_from()
+    report = ask_bench.measure(paths or [settings.seeds_dir], seconds)
+    typer.echo(ask_bench.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench-ask')}")
+
+
 @app.command("scale")
 def scale_command(
     squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz).")] = Path(

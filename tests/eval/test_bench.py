@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from eval import bench
+from eval import ask_bench, bench
 from tests.conftest import SEEDS
 
 
@@ -27,3 +27,13 @@ def test_a_short_bench_fills_every_row_and_sees_no_failure() -> None:
     table = bench.render(report)
     assert re.search(r"\| failed requests \(errors, non-2xx\) +\| 0 \|", table), table
     assert "GET /search median / raw embedding median" in table
+
+
+@pytest.mark.slow
+def test_bench_ask_times_every_labelled_question_at_one_and_eight_clients() -> None:
+    report = ask_bench.measure([SEEDS], seconds=1)
+    assert report.questions == len(ask_bench.questions()) >= 100
+    assert [r.clients for r in report.results] == [1, 8]
+    assert all(r.requests > 0 and r.failed == 0 for r in report.results)
+    table = ask_bench.render(report)
+    assert "| clients | requests/s | median ms | p95 ms | p99 ms | failed |" in table
