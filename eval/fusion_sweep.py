@@ -58,7 +58,7 @@ def candidate_lists(dataset: Dataset, index: benchmark.BenchmarkIndex, embedder:
     qids = list(dataset.queries)
     texts = [dataset.queries[q] for q in qids]
     # One query per model call, as `benchmark.evaluate` embeds them, so figures match it.
-    dense = index.dense(benchmark._embed_each(embedder, texts))
+    dense = index.dense(benchmark.embed_each(embedder, texts))
     return {q: (d, index.lexical(t)) for q, t, d in zip(qids, texts, dense, strict=True)}
 
 
