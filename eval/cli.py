@@ -62,10 +62,12 @@ def eval_command(
     """Measure retrieval quality: the seed questions by default, or a BEIR or SQuAD dataset."""
     from eval import report, runner
 
+    if fusion_table and (beir is None or squad is None):
+        fail("--fusion-table needs --beir (SciFact, with train and test qrels) and --squad", 2)
     settings = settings_from(dense_weight=dense_weight, fusion=fusion)
     modes = mode or list(Mode)
     embedder = load_embedder(settings)
-    if fusion_table:
+    if fusion_table and beir is not None and squad is not None:
         _fusion_table(beir, squad, questions, settings, embedder, reports_dir)
         return
     try:
@@ -87,8 +89,8 @@ def eval_command(
 
 
 def _fusion_table(
-    beir: Path | None,
-    squad: Path | None,
+    beir: Path,
+    squad: Path,
     questions: int,
     settings: Settings,
     embedder: Embedder,
@@ -97,8 +99,6 @@ def _fusion_table(
     from eval import fusion_sweep
     from eval.report import write_json
 
-    if beir is None or squad is None:
-        fail("--fusion-table needs --beir (SciFact, with train and test qrels) and --squad", 2)
     try:
         report = fusion_sweep.run(
             beir, squad, questions, settings, embedder, progress=lambda s: typer.echo(s, err=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from eval.cli import app
 from eval.fusion_sweep import SELECTION, WEIGHTS, choose, label, ratios, variants
 from index.fusion import FUSION_METHODS, Fusion
 
@@ -41,3 +43,9 @@ def test_choice_is_the_best_mean_ratio_not_the_best_on_one_corpus() -> None:
     assert [c.label for c in chosen] == ["zscore 0.50", "convex 0.70"]
     assert chosen[0].worst_ratio == pytest.approx(0.95)
     assert chosen[1].selection_score == pytest.approx((0.9 / 1.0 + 2 * 0.9 / 0.95) / 3)
+
+
+def test_fusion_table_refuses_without_both_public_sets() -> None:
+    result = CliRunner().invoke(app, ["eval", "--fusion-table", "--squad", "x.json.gz"])
+    assert result.exit_code == 2
+    assert "--fusion-table needs --beir" in result.output
