@@ -29,6 +29,7 @@ class Fusion:
     fusion, unweighted). The default and its weight were chosen together on SciFact train,
     SQuAD dev and the seed questions (`make eval-fusion`, README "Retrieval quality")."""
     dense_weight: float = 0.6
+    """Share of the dense list in the weighted methods; RRF ignores it."""
     rrf_k: int = 60
 
 
