@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve page-shots soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve page-shots soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -54,6 +54,10 @@ eval-beir: install
 
 eval-squad: install
 	$(BIN)/byline eval --squad $(SHARED)/squad-dev/dev-v1.1.json.gz --questions 1000
+
+## Every fusion method and weight on SciFact train, SQuAD and the seeds; the choice, and SciFact test.
+eval-fusion: install
+	$(BIN)/byline eval --fusion-table --beir $(SHARED)/scifact --squad $(SHARED)/squad-dev/dev-v1.1.json.gz
 
 ## The labelled seed questions (seconds).
 eval: install

@@ -117,13 +117,13 @@ def evaluate(
     results: dict[Mode, ModeResult] = {}
     searchers: dict[Mode, Callable[[], dict[str, dict[int, float]]]] = {
         Mode.DENSE: lambda: dict(
-            zip(qids, index.dense(_embed_each(query_embedder, texts)), strict=True)
+            zip(qids, index.dense(embed_each(query_embedder, texts)), strict=True)
         ),
         Mode.BM25: lambda: {q: index.lexical(t) for q, t in zip(qids, texts, strict=True)},
         Mode.HYBRID: lambda: {
             q: fuse(d, index.lexical(t), fusion)
             for q, t, d in zip(
-                qids, texts, index.dense(_embed_each(query_embedder, texts)), strict=True
+                qids, texts, index.dense(embed_each(query_embedder, texts)), strict=True
             )
         },
     }
@@ -136,6 +136,6 @@ def evaluate(
     return results
 
 
-def _embed_each(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+def embed_each(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """One query at a time, as a service sees them."""
     return np.vstack([embedder.embed([t]) for t in texts])

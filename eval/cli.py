@@ -14,9 +14,11 @@ from typing import Annotated
 
 import typer
 
+from index.embedding import Embedder
 from index.errors import BylineError
 from index.fusion import Mode
 from service.cli_common import fail, load_embedder, settings_from
+from service.settings import Settings
 
 app = typer.Typer(help="Measure Byline: quality, speed, scale.")
 
@@ -38,7 +40,18 @@ def eval_command(
     dense_weight: Annotated[
         float | None, typer.Option(help="Convex fusion weight [env: BYLINE_DENSE_WEIGHT].")
     ] = None,
-    fusion: Annotated[str | None, typer.Option(help="convex or rrf [env: BYLINE_FUSION].")] = None,
+    fusion: Annotated[
+        str | None,
+        typer.Option(help="convex, zscore, dbsf, rank or rrf [env: BYLINE_FUSION]."),
+    ] = None,
+    fusion_table: Annotated[
+        bool,
+        typer.Option(
+            "--fusion-table",
+            help="Every fusion method and weight on SciFact (--beir; train chooses, test is "
+            "reported), SQuAD (--squad) and the seeds; choose one and print the table.",
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="End with one JSON line of the results.")
     ] = False,
@@ -49,9 +62,14 @@ def eval_command(
     """Measure retrieval quality: the seed questions by default, or a BEIR or SQuAD dataset."""
     from eval import report, runner
 
+    if fusion_table and (beir is None or squad is None):
+        fail("--fusion-table needs --beir (SciFact, with train and test qrels) and --squad", 2)
     settings = settings_from(dense_weight=dense_weight, fusion=fusion)
     modes = mode or list(Mode)
     embedder = load_embedder(settings)
+    if fusion_table and beir is not None and squad is not None:
+        _fusion_table(beir, squad, questions, settings, embedder, reports_dir)
+        return
     try:
         if beir is not None:
             result = runner.run_beir(beir, split, settings, embedder, modes)
@@ -68,6 +86,27 @@ def eval_command(
     typer.echo(f"\nreports: {json_path} {md_path}")
     if as_json:
         typer.echo(json.dumps(result.as_json()))
+
+
+def _fusion_table(
+    beir: Path,
+    squad: Path,
+    questions: int,
+    settings: Settings,
+    embedder: Embedder,
+    reports_dir: Path,
+) -> None:
+    from eval import fusion_sweep
+    from eval.report import write_json
+
+    try:
+        report = fusion_sweep.run(
+            beir, squad, questions, settings, embedder, progress=lambda s: typer.echo(s, err=True)
+        )
+    except (FileNotFoundError, ValueError, BylineError) as exc:
+        fail(str(exc))
+    typer.echo(fusion_sweep.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'fusion')}")
 
 
 @app.command("bench")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 
 class Mode(StrEnum):
@@ -14,18 +15,26 @@ class Mode(StrEnum):
     HYBRID = "hybrid"
 
 
-FusionMethod = Literal["convex", "rrf"]
+FusionMethod = Literal["convex", "zscore", "dbsf", "rank", "rrf"]
+FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
 
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
     """How hybrid mode combines the dense and keyword rankings."""
 
-    method: FusionMethod = "convex"
-    """"convex" (weighted min-max normalized scores) or "rrf" (reciprocal rank fusion)."""
-    dense_weight: float = 0.7
-    """Tuned on the seed questions (news); SciFact train prefers 0.5 (see README)."""
+    method: FusionMethod = "zscore"
+    """How each list's scores are made comparable before the weighted sum: "convex" (min-max),
+    "zscore", "dbsf" (mean +- 3 std), "rank" (position in the list); or "rrf" (reciprocal rank
+    fusion, unweighted). The default and its weight were chosen together on SciFact train,
+    SQuAD dev and the seed questions (`make eval-fusion`, README "Retrieval quality")."""
+    dense_weight: float = 0.6
+    """Share of the dense list in the weighted methods; RRF ignores it."""
     rrf_k: int = 60
+
+
+Normalizer = Callable[[Mapping[int, float]], tuple[dict[int, float], float]]
+"""A list's scores -> (normalized scores, the score a key missing from the list gets)."""
 
 
 def fuse(
@@ -36,7 +45,7 @@ def fuse(
         return reciprocal_rank_fusion(
             [[key for key, _ in ranked(dense)], [key for key, _ in ranked(lexical)]], fusion.rrf_k
         )
-    return convex_fusion(dense, lexical, fusion.dense_weight)
+    return weighted_fusion(dense, lexical, fusion.dense_weight, NORMALIZERS[fusion.method])
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> dict[int, float]:
@@ -48,12 +57,21 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> di
     return fused
 
 
-def _min_max(scores: Mapping[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    span = high - low
-    return {key: (s - low) / span if span > 0 else 1.0 for key, s in scores.items()}
+def weighted_fusion(
+    dense: Mapping[int, float],
+    lexical: Mapping[int, float],
+    dense_weight: float,
+    normalize: Normalizer,
+) -> dict[int, float]:
+    """Weighted sum of each list's normalized scores; a key missing from a list gets that
+    list's missing score (the normalizer says which)."""
+    dense_n, dense_missing = normalize(dense)
+    lexical_n, lexical_missing = normalize(lexical)
+    return {
+        key: dense_weight * dense_n.get(key, dense_missing)
+        + (1 - dense_weight) * lexical_n.get(key, lexical_missing)
+        for key in dense_n.keys() | lexical_n.keys()
+    }
 
 
 def convex_fusion(
@@ -61,11 +79,65 @@ def convex_fusion(
 ) -> dict[int, float]:
     """Weighted sum of min-max normalized scores (Bruch et al. 2023); a key missing from one
     list scores 0 there, the bottom of that list's range."""
-    dense_n, lexical_n = _min_max(dense), _min_max(lexical)
-    return {
-        key: dense_weight * dense_n.get(key, 0.0) + (1 - dense_weight) * lexical_n.get(key, 0.0)
-        for key in dense_n.keys() | lexical_n.keys()
-    }
+    return weighted_fusion(dense, lexical, dense_weight, min_max)
+
+
+def min_max(scores: Mapping[int, float]) -> tuple[dict[int, float], float]:
+    """Scores mapped onto [0, 1] by the list's own minimum and maximum; missing: 0."""
+    if not scores:
+        return {}, 0.0
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {key: (s - low) / span if span > 0 else 1.0 for key, s in scores.items()}, 0.0
+
+
+def _mean_std(scores: Mapping[int, float]) -> tuple[float, float]:
+    values = list(scores.values())
+    mean = math.fsum(values) / len(values)
+    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
+def z_score(scores: Mapping[int, float]) -> tuple[dict[int, float], float]:
+    """Standard scores within the list; missing: the list's lowest z.
+
+    A key the retriever did not return scored at most its last candidate, so the lowest z is
+    the most it can have; a fixed floor instead would reward or punish short lists.
+    """
+    if not scores:
+        return {}, 0.0
+    mean, std = _mean_std(scores)
+    if std == 0:
+        return dict.fromkeys(scores, 0.0), 0.0
+    normalized = {key: (s - mean) / std for key, s in scores.items()}
+    return normalized, min(normalized.values())
+
+
+def distribution_based(scores: Mapping[int, float]) -> tuple[dict[int, float], float]:
+    """Distribution-based score fusion (as in Qdrant's DBSF): mean - 3 std maps to 0,
+    mean + 3 std to 1, clipped; missing: 0. Unlike min-max, one outlying top score does not
+    squeeze the rest of the list towards 0."""
+    if not scores:
+        return {}, 0.0
+    mean, std = _mean_std(scores)
+    if std == 0:
+        return dict.fromkeys(scores, 1.0), 0.0
+    low = mean - 3 * std
+    return {key: min(1.0, max(0.0, (s - low) / (6 * std))) for key, s in scores.items()}, 0.0
+
+
+def rank_scores(scores: Mapping[int, float]) -> tuple[dict[int, float], float]:
+    """1 for the list's first, falling linearly to 1/n for its last; missing: 0. Ignores the
+    scores' spread entirely, as RRF does, but keeps a weight."""
+    n = len(scores)
+    return {key: (n - i) / n for i, (key, _) in enumerate(ranked(scores))}, 0.0
+
+
+NORMALIZERS: dict[FusionMethod, Normalizer] = {
+    "convex": min_max,
+    "zscore": z_score,
+    "dbsf": distribution_based,
+    "rank": rank_scores,
+}
 
 
 def ranked(scores: Mapping[int, float]) -> list[tuple[int, float]]:

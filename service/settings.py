@@ -13,7 +13,7 @@ from index.chunking import ChunkingParams
 from index.config import Backend as StoreBackend
 from index.config import IndexConfig, MilvusConfig, SearchOptions
 from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision
-from index.fusion import Fusion, Mode
+from index.fusion import Fusion, FusionMethod, Mode
 from index.models import load_embedder
 from index.vectors import StoreKind, StorePolicy
 from index.web import FetchPolicy
@@ -93,8 +93,9 @@ class Settings(BaseSettings):
         _CHUNKING.overlap_tokens, ge=0, le=256, description="Longest overlap sentence."
     )
     search_mode: Mode = Field(_SEARCH.mode, description="Default mode: dense, bm25 or hybrid.")
-    fusion: Literal["convex", "rrf"] = Field(
-        _FUSION.method, description="How hybrid mode fuses the two ranked lists."
+    fusion: FusionMethod = Field(
+        _FUSION.method,
+        description="How hybrid mode fuses the two ranked lists: convex, zscore, dbsf, rank, rrf.",
     )
     dense_weight: float = Field(
         _FUSION.dense_weight, ge=0.0, le=1.0, description="Weight of dense scores in fusion."

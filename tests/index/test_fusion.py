@@ -2,7 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import convex_fusion, ranked, reciprocal_rank_fusion
+from index.fusion import (
+    FUSION_METHODS,
+    Fusion,
+    FusionMethod,
+    convex_fusion,
+    distribution_based,
+    fuse,
+    rank_scores,
+    ranked,
+    reciprocal_rank_fusion,
+    z_score,
+)
 
 
 def test_rrf_rewards_agreement_between_lists() -> None:
@@ -23,3 +34,53 @@ def test_convex_fusion_normalizes_each_list_and_weights_them() -> None:
 
 def test_ranked_breaks_ties_by_key() -> None:
     assert ranked({5: 1.0, 2: 1.0, 9: 2.0}) == [(9, 2.0), (2, 1.0), (5, 1.0)]
+
+
+def test_z_score_gives_a_missing_key_the_lists_lowest_z() -> None:
+    normalized, missing = z_score({1: 3.0, 2: 1.0, 3: 2.0})
+    assert normalized[1] == pytest.approx(1.2247, abs=1e-4)
+    assert normalized[3] == pytest.approx(0.0)
+    assert missing == normalized[2] == pytest.approx(-1.2247, abs=1e-4)
+    assert z_score({7: 5.0}) == ({7: 0.0}, 0.0)  # no spread: no evidence either way
+    assert z_score({}) == ({}, 0.0)
+
+
+def test_distribution_based_maps_three_deviations_onto_zero_to_one() -> None:
+    scores = {k: float(k) for k in range(10)}
+    normalized, missing = distribution_based(scores)
+    assert missing == 0.0
+    # 0 to 9 all lie within 3 std of the mean: none reaches the ends.
+    assert normalized[0] > 0.0
+    assert normalized[9] < 1.0
+    assert normalized[4] + normalized[5] == pytest.approx(1.0)  # the mean maps to 0.5
+    outlier, _ = distribution_based({**dict.fromkeys(range(20), 0.0), 99: 100.0})
+    assert outlier[99] == 1.0  # clipped
+    assert outlier[0] > 0.0  # min-max would squeeze these to 0
+    assert distribution_based({3: 2.0}) == ({3: 1.0}, 0.0)
+
+
+def test_rank_scores_ignore_the_spread() -> None:
+    assert rank_scores({1: 100.0, 2: 0.2, 3: 0.1, 4: 0.0}) == (
+        {1: 1.0, 2: 0.75, 3: 0.5, 4: 0.25},
+        0.0,
+    )
+
+
+@pytest.mark.parametrize("method", FUSION_METHODS)
+def test_every_method_fuses_through_one_entry_point(method: FusionMethod) -> None:
+    dense = {1: 0.9, 2: 0.5, 3: 0.1}
+    lexical = {3: 20.0, 4: 10.0, 5: 1.0}
+    fused = fuse(dense, lexical, Fusion(method, dense_weight=0.5))
+    assert set(fused) == {1, 2, 3, 4, 5}
+    assert ranked(fused)[-1][0] in {2, 5}  # last in one list, absent from the other
+    assert fuse({}, {}, Fusion(method)) == {}
+    only_dense = fuse(dense, {}, Fusion(method, dense_weight=0.5))
+    assert [k for k, _ in ranked(only_dense)] == [1, 2, 3]  # one list alone keeps its order
+
+
+@pytest.mark.parametrize("method", [m for m in FUSION_METHODS if m != "rrf"])
+def test_weight_one_or_zero_is_one_list_alone(method: FusionMethod) -> None:
+    dense = {1: 0.9, 2: 0.5, 3: 0.1}
+    lexical = {3: 20.0, 2: 10.0, 1: 1.0}
+    assert [k for k, _ in ranked(fuse(dense, lexical, Fusion(method, 1.0)))] == [1, 2, 3]
+    assert [k for k, _ in ranked(fuse(dense, lexical, Fusion(method, 0.0)))] == [3, 2, 1]
