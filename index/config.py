@@ -40,11 +40,15 @@ class SearchOptions:
 
 @dataclass(frozen=True, slots=True)
 class MilvusConfig:
+    """Where the Milvus archive lives (index/milvus_archive.py)."""
+
     uri: str
     token: str | None = None
     db_name: str | None = None
     collection: str = "byline"
     timeout_seconds: float = 10.0
+    index_type: str = "HNSW"
+    """The dense vector index: HNSW, FLAT, IVF_FLAT ... (what the deployment offers)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
         description="Milvus: collection prefix.",
     )
+    milvus_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="Milvus: time-out of each request to it."
+    )
+    milvus_index: Literal["HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN", "AUTOINDEX"] = (
+        Field("HNSW", description="Milvus: the dense vector index type.")
+    )
     index_kind: StoreKind = Field(
         _STORE.kind,
         description="Vector index: flat (exact), ivf (approximate), or auto (ivf when large).",
@@ -227,6 +233,8 @@ class Settings(BaseSettings):
                 token=self.milvus_token.get_secret_value() if self.milvus_token else None,
                 db_name=self.milvus_db,
                 collection=self.milvus_collection,
+                timeout_seconds=self.milvus_timeout_seconds,
+                index_type=self.milvus_index,
             )
         return IndexConfig(
             index_dir=self.index_dir,
