@@ -65,7 +65,7 @@ from index.errors import (
     InvalidDocumentError,
     StoreUnavailableError,
 )
-from index.fusion import Fusion, Mode
+from index.fusion import Fusion, Mode, fuse
 from index.keywords import Analyzer, Bm25Params
 
 log = logging.getLogger(__name__)
@@ -801,7 +801,8 @@ class MilvusView:
             data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth, expr=expr
         )
         with archive.engine():
-            if dense_request is not None and keywords and mode == Mode.HYBRID:
+            both = dense_request is not None and keywords and mode == Mode.HYBRID
+            if both and (fusion.method == "rrf" or archive.config.server_weighted):
                 ranker = (
                     RRFRanker(fusion.rrf_k)
                     if fusion.method == "rrf"
@@ -815,23 +816,21 @@ class MilvusView:
                     output_fields=fields,
                 )
                 scored = [(hit, float(hit["distance"])) for hit in found[0]]
+            elif both and dense_request is not None:
+                # Convex fusion as the embedded archive does it (min-max normalized scores):
+                # Milvus's WeightedRanker normalizes with arctan, which ranks otherwise.
+                dense_hits = self._search(dense_request, expr, depth, fields)
+                keyword_hits = self._search(keyword_request, expr, depth, fields)
+                hits = {int(h["key"]): h for h, _ in [*dense_hits, *keyword_hits]}
+                fused = fuse(
+                    {int(h["key"]): s for h, s in dense_hits},
+                    {int(h["key"]): s for h, s in keyword_hits},
+                    fusion,
+                )
+                scored = [(hits[key], score) for key, score in fused.items()]
             else:
                 request = dense_request if dense_request is not None else keyword_request
-                found = archive.client.search(
-                    self.names.passages,
-                    data=request.data,
-                    anns_field=request.anns_field,
-                    search_params=request.param,
-                    limit=depth,
-                    filter=expr,
-                    output_fields=fields,
-                )
-                # BM25 scores are positive; Milvus Lite reports them negated as distances.
-                same = request is dense_request
-                scored = [
-                    (hit, float(hit["distance"]) if same else abs(float(hit["distance"])))
-                    for hit in found[0]
-                ]
+                scored = self._search(request, expr, depth, fields)
             heads = archive._heads(sorted({str(hit["entity"]["doc_id"]) for hit, _ in scored}))
         # Only the current version of each document: never two versions in one answer.
         current = [
@@ -840,6 +839,26 @@ class MilvusView:
             if heads.get(str(hit["entity"]["doc_id"])) == int(hit["entity"]["version"])
         ]
         return sorted(current, key=lambda c: (-c.score, c.key))
+
+    def _search(
+        self, request: Any, expr: str, depth: int, fields: list[str]
+    ) -> list[tuple[dict[str, Any], float]]:
+        """One route's hits and scores, higher better."""
+        found = self.archive.client.search(
+            self.names.passages,
+            data=request.data,
+            anns_field=request.anns_field,
+            search_params=request.param,
+            limit=depth,
+            filter=expr,
+            output_fields=fields,
+        )
+        # BM25 scores are positive; Milvus Lite reports them negated, as distances.
+        keyword = request.anns_field == "sparse"
+        return [
+            (hit, abs(float(hit["distance"])) if keyword else float(hit["distance"]))
+            for hit in found[0]
+        ]
 
     def _columns(self, keys: Keys) -> list[dict[str, Any]]:
         wanted = [int(k) for k in keys if int(k) not in self._rows]

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     milvus_index: Literal["HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN", "AUTOINDEX"] = (
         Field("HNSW", description="Milvus: the dense vector index type.")
     )
+    milvus_server_weighted: bool = Field(
+        False,
+        description="Milvus: convex fusion by its WeightedRanker (arctan-normalized) rather "
+        "than Byline's min-max fusion; RRF (BYLINE_FUSION=rrf) always runs in Milvus.",
+    )
     index_kind: StoreKind = Field(
         _STORE.kind,
         description="Vector index: flat (exact), ivf (approximate), or auto (ivf when large).",
@@ -235,6 +240,7 @@ class Settings(BaseSettings):
                 collection=self.milvus_collection,
                 timeout_seconds=self.milvus_timeout_seconds,
                 index_type=self.milvus_index,
+                server_weighted=self.milvus_server_weighted,
             )
         return IndexConfig(
             index_dir=self.index_dir,
