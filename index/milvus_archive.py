@@ -191,6 +191,36 @@ def _connect(config: MilvusConfig) -> Any:
         )
 
 
+_NOT_LOADED = 101
+
+
+class _Reloading:
+    """The Milvus client, loading the collections again when a restarted server has released
+    them (Milvus Lite does not remember what was loaded; a cluster does) and retrying once."""
+
+    def __init__(self, client: Any, collections: list[str]) -> None:
+        self._client = client
+        self._collections = collections
+
+    def __getattr__(self, name: str) -> Any:
+        from pymilvus.exceptions import MilvusException
+
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except MilvusException as exc:
+                if exc.code != _NOT_LOADED:
+                    raise
+                log.warning("Milvus released the collections (a restart?): loading them again")
+                for collection in self._collections:
+                    self._client.load_collection(collection)
+                return method(*args, **kwargs)
+
+        return call
+
+
 @contextmanager
 def _engine(config: MilvusConfig) -> Iterator[None]:
     """Errors of the engine or the network, as a 503 that names the setting to check."""
@@ -220,7 +250,7 @@ class MilvusArchive:
         self.config = config
         self.dimension = dimension
         self.names = _Names.of(config.collection)
-        self.client = _connect(config)
+        self.client = _Reloading(_connect(config), self.names.all())
         self._write_lock = threading.Lock()
         self._versions = _Versions()
         self._documents: OrderedDict[int, Document] = OrderedDict()
