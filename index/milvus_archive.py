@@ -156,7 +156,9 @@ class _Names:
 
     @classmethod
     def of(cls, prefix: str) -> _Names:
-        return cls(f"{prefix}_passages", f"{prefix}_versions", f"{prefix}_documents", f"{prefix}_meta")
+        return cls(
+            f"{prefix}_passages", f"{prefix}_versions", f"{prefix}_documents", f"{prefix}_meta"
+        )
 
     def all(self) -> list[str]:
         return [self.passages, self.versions, self.documents, self.meta]
@@ -908,9 +910,7 @@ class MilvusView:
 
     def vectors(self, keys: Keys) -> Vectors:
         rows = self._columns(keys)
-        return np.array([r["vector"] for r in rows], np.float32).reshape(
-            -1, self.archive.dimension
-        )
+        return np.array([r["vector"] for r in rows], np.float32).reshape(-1, self.archive.dimension)
 
     def fingerprints(self, keys: Keys) -> Keys:
         return np.array([int(r["fingerprint"]) for r in self._columns(keys)], np.int64)
@@ -983,17 +983,13 @@ class MilvusView:
             heads.sort(key=lambda h: str(h["doc_id"]))
         else:
             sign = -1 if order == DocumentOrder.NEWEST else 1
-            heads.sort(
-                key=lambda h: (not h["dated"], sign * int(h["published"]), str(h["doc_id"]))
-            )
+            heads.sort(key=lambda h: (not h["dated"], sign * int(h["published"]), str(h["doc_id"])))
         page = heads[offset : None if limit is None else offset + limit]
         versions = [int(h["version"]) for h in page]
         with archive.engine():
             documents = archive.documents_of(versions) if versions else {}
             passages = archive.passages_of(versions) if versions else {}
-        listed = [
-            IndexedDocument(documents[v], passages[v]) for v in versions if v in documents
-        ]
+        listed = [IndexedDocument(documents[v], passages[v]) for v in versions if v in documents]
         return listed, len(heads)
 
     def undated_documents(self) -> int:

@@ -25,6 +25,9 @@ _FUSION = Fusion()
 _STORE = StorePolicy()
 
 
+MilvusIndex = Literal["HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN", "AUTOINDEX"]
+
+
 class ConfigurationError(Exception):
     """A setting has a bad value; the message names the environment variable."""
 
@@ -75,9 +78,7 @@ class Settings(BaseSettings):
     milvus_timeout_seconds: float = Field(
         10.0, gt=0, le=600, description="Milvus: time-out of each request to it."
     )
-    milvus_index: Literal["HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN", "AUTOINDEX"] = (
-        Field("HNSW", description="Milvus: the dense vector index type.")
-    )
+    milvus_index: MilvusIndex = Field("HNSW", description="Milvus: the dense vector index type.")
     milvus_server_weighted: bool = Field(
         False,
         description="Milvus: convex fusion by its WeightedRanker (arctan-normalized) rather "

@@ -20,7 +20,7 @@ from tests.conftest import ClientFactory
 from tests.milvus import MilvusServer, collection_name
 
 BACKENDS = ["embedded", "milvus"]
-HOSTILE = ['x" or 1==1 or "', "back\\slash \\\" quote", "it's 'single'", "new\nline\ttab"]
+HOSTILE = ['x" or 1==1 or "', 'back\\slash \\" quote', "it's 'single'", "new\nline\ttab"]
 
 
 def _settings(backend: str, server: MilvusServer, collection: str) -> dict[str, Any]:
@@ -65,9 +65,7 @@ def _quoted_exactly(client: TestClient, result: dict[str, Any]) -> bool:
     return bool(text[source["char_start"] : source["char_end"]] == result["text"])
 
 
-def test_every_mode_and_ask_attribute_exactly(
-    seeded: TestClient, seed_index: NewsIndex
-) -> None:
+def test_every_mode_and_ask_attribute_exactly(seeded: TestClient, seed_index: NewsIndex) -> None:
     ready = seeded.get("/ready").json()
     assert (ready["documents"], ready["passages"]) == (5, seed_index.passage_count)
     assert ready["backend"] in BACKENDS

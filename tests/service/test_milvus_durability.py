@@ -55,7 +55,9 @@ def test_killing_milvus_during_writes_loses_no_acknowledged_write(tmp_path: Path
                 stop = threading.Event()
                 refused: list[str] = []
 
-                def write(run: int = run, stop: threading.Event = stop) -> None:
+                def write(
+                    run: int = run, stop: threading.Event = stop, refused: list[str] = refused
+                ) -> None:
                     with httpx.Client(base_url=base, timeout=60) as client:
                         for i in range(10_000):
                             if stop.is_set():
