@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
+from uuid import uuid4
 
 import numpy as np
 
@@ -336,13 +337,42 @@ class NewsIndex:
 
 @contextmanager
 def temporary_index(config: IndexConfig, embedder: Embedder) -> Iterator[NewsIndex]:
-    """An index in a temporary directory, closed and removed afterwards (evaluation, tests)."""
-    with tempfile.TemporaryDirectory(prefix="byline-index-") as directory:
-        index = NewsIndex.open(replace(config, index_dir=Path(directory)), embedder)
+    """An index in a temporary directory (or Milvus collections), closed and removed
+    afterwards (evaluation, tests)."""
+    with _temporary_config(config) as temporary:
+        index = NewsIndex.open(temporary, embedder)
         try:
             yield index
         finally:
             index.close()
+
+
+@contextmanager
+def temporary_archive(config: IndexConfig, embedder: Embedder) -> Iterator[Archive]:
+    """A bare archive of the configured backend, removed afterwards (benchmarks)."""
+    with _temporary_config(config) as temporary:
+        archive = temporary.open_archive(embedder.dimension, background=False)
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+
+@contextmanager
+def _temporary_config(config: IndexConfig) -> Iterator[IndexConfig]:
+    with tempfile.TemporaryDirectory(prefix="byline-index-") as directory:
+        if config.backend != "milvus" or config.milvus is None:
+            yield replace(config, index_dir=Path(directory))
+            return
+        from index.milvus_archive import drop_milvus_archive
+
+        milvus = replace(
+            config.milvus, collection=f"{config.milvus.collection}_tmp_{uuid4().hex[:8]}"
+        )
+        try:
+            yield replace(config, index_dir=Path(directory), milvus=milvus)
+        finally:
+            drop_milvus_archive(milvus)
 
 
 def _with_recency(

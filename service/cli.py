@@ -77,11 +77,15 @@ def index_command(
 
         remove_archive(config.index_dir)
         remove_format_2(config.index_dir)
+    if rebuild and config.backend == "milvus" and config.milvus is not None:
+        from index.milvus_archive import drop_milvus_archive
+
+        try:
+            drop_milvus_archive(config.milvus)
+        except BylineError as exc:
+            fail(str(exc))
     index = open_index(settings)
     try:
-        if rebuild and config.backend != "embedded":
-            for indexed in index.documents():
-                index.delete(indexed.document.doc_id)
         results = index.upsert(documents, progress=sys.stderr.isatty())
         pruned = 0
         if prune:
