@@ -87,6 +87,7 @@ _STALE_JOURNAL = 120.0
 _QUERY_BATCH = 4_000
 _INSERT_BATCH = 500
 _MAX = 16_384
+_SEARCH_ATTEMPTS = 3
 _STEP = 100
 """Documents per atomic step of a write: the journal row (a VARCHAR) must hold their heads."""
 _PASSAGE_FIELDS = ["key", "doc_id", "version", "ordinal", "char_start", "char_end"]
@@ -811,66 +812,103 @@ class MilvusView:
         search_filter: SearchFilter | None,
         fusion: Fusion,
     ) -> list[Candidate]:
-        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+        from pymilvus import AnnSearchRequest
 
         archive = self.archive
-        expr = self._filter(search_filter)
         fields = ["doc_id", "version"]
         dense = vector is not None and mode != Mode.BM25
         keywords = mode != Mode.DENSE and archive.knows_terms(query)
         if not dense and not keywords:
             return []
-        dense_request = None
-        if dense and vector is not None:
-            dense_request = AnnSearchRequest(
-                data=[np.asarray(vector, np.float32).reshape(-1).tolist()],
-                anns_field="vector",
-                param=archive._search_params(depth),
+        current: list[Candidate] = []
+        for _ in range(_SEARCH_ATTEMPTS):
+            expr = self._filter(search_filter)  # versions retired meanwhile are left out
+            dense_request = None
+            if dense and vector is not None:
+                dense_request = AnnSearchRequest(
+                    data=[np.asarray(vector, np.float32).reshape(-1).tolist()],
+                    anns_field="vector",
+                    param=archive._search_params(depth),
+                    limit=depth,
+                    expr=expr,
+                )
+            keyword_request = AnnSearchRequest(
+                data=[query],
+                anns_field="sparse",
+                param={"metric_type": "BM25"},
                 limit=depth,
                 expr=expr,
             )
-        keyword_request = AnnSearchRequest(
-            data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth, expr=expr
-        )
-        with archive.engine():
-            both = dense_request is not None and keywords and mode == Mode.HYBRID
-            if both and (fusion.method == "rrf" or archive.config.server_weighted):
-                ranker = (
-                    RRFRanker(fusion.rrf_k)
-                    if fusion.method == "rrf"
-                    else WeightedRanker(fusion.dense_weight, 1 - fusion.dense_weight)
+            with archive.engine():
+                scored = self._routes(
+                    mode, fusion, depth, expr, fields, dense_request, keyword_request, keywords
                 )
-                found = archive.client.hybrid_search(
-                    self.names.passages,
-                    [dense_request, keyword_request],
-                    ranker,
-                    limit=depth,
-                    output_fields=fields,
-                )
-                scored = [(hit, float(hit["distance"])) for hit in found[0]]
-            elif both and dense_request is not None:
-                # Convex fusion as the embedded archive does it (min-max normalized scores):
-                # Milvus's WeightedRanker normalizes with arctan, which ranks otherwise.
-                dense_hits = self._search(dense_request, expr, depth, fields)
-                keyword_hits = self._search(keyword_request, expr, depth, fields)
-                hits = {int(h["key"]): h for h, _ in [*dense_hits, *keyword_hits]}
-                fused = fuse(
-                    {int(h["key"]): s for h, s in dense_hits},
-                    {int(h["key"]): s for h, s in keyword_hits},
-                    fusion,
-                )
-                scored = [(hits[key], score) for key, score in fused.items()]
-            else:
-                request = dense_request if dense_request is not None else keyword_request
-                scored = self._search(request, expr, depth, fields)
-            heads = archive._heads(sorted({str(hit["entity"]["doc_id"]) for hit, _ in scored}))
-        # Only the current version of each document: never two versions in one answer.
-        current = [
-            Candidate(int(hit["key"]), score)
-            for hit, score in scored
-            if heads.get(str(hit["entity"]["doc_id"])) == int(hit["entity"]["version"])
-        ]
+                heads = archive._heads(sorted({str(h["entity"]["doc_id"]) for h, _ in scored}))
+            # Only the current version of each document: never two versions in one answer.
+            current = []
+            found: set[str] = set()
+            for hit, score in scored:
+                doc_id = str(hit["entity"]["doc_id"])
+                if heads.get(doc_id) == int(hit["entity"]["version"]):
+                    current.append(Candidate(int(hit["key"]), score))
+                    found.add(doc_id)
+            # Rows of a document's older version only: a replacement landed between the
+            # search and the look-up, and the document would be missing; search again.
+            replaced = any(
+                int(hit["entity"]["version"]) < heads.get(str(hit["entity"]["doc_id"]), 0)
+                and str(hit["entity"]["doc_id"]) not in found
+                for hit, _ in scored
+            )
+            if not replaced:
+                break
         return sorted(current, key=lambda c: (-c.score, c.key))
+
+    def _routes(
+        self,
+        mode: Mode,
+        fusion: Fusion,
+        depth: int,
+        expr: str,
+        fields: list[str],
+        dense_request: Any,
+        keyword_request: Any,
+        keywords: bool,
+    ) -> list[tuple[dict[str, Any], float]]:
+        """The hits and scores of one search, fused in hybrid mode."""
+        from pymilvus import RRFRanker, WeightedRanker
+
+        archive = self.archive
+        both = dense_request is not None and keywords and mode == Mode.HYBRID
+        if both and (fusion.method == "rrf" or archive.config.server_weighted):
+            ranker = (
+                RRFRanker(fusion.rrf_k)
+                if fusion.method == "rrf"
+                else WeightedRanker(fusion.dense_weight, 1 - fusion.dense_weight)
+            )
+            found = archive.client.hybrid_search(
+                self.names.passages,
+                [dense_request, keyword_request],
+                ranker,
+                limit=depth,
+                output_fields=fields,
+            )
+            scored = [(hit, float(hit["distance"])) for hit in found[0]]
+        elif both and dense_request is not None:
+            # Convex fusion as the embedded archive does it (min-max normalized scores):
+            # Milvus's WeightedRanker normalizes with arctan, which ranks otherwise.
+            dense_hits = self._search(dense_request, expr, depth, fields)
+            keyword_hits = self._search(keyword_request, expr, depth, fields)
+            hits = {int(h["key"]): h for h, _ in [*dense_hits, *keyword_hits]}
+            fused = fuse(
+                {int(h["key"]): s for h, s in dense_hits},
+                {int(h["key"]): s for h, s in keyword_hits},
+                fusion,
+            )
+            scored = [(hits[key], score) for key, score in fused.items()]
+        else:
+            request = dense_request if dense_request is not None else keyword_request
+            scored = self._search(request, expr, depth, fields)
+        return scored
 
     def _search(
         self, request: Any, expr: str, depth: int, fields: list[str]
