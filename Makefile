@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve milvus soak bench bench-scale eval eval-beir eval-squad eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -31,6 +31,10 @@ index: install
 serve: install
 	$(BIN)/byline index --if-missing
 	$(BIN)/byline serve
+
+## A Milvus Lite server on 127.0.0.1:19530, data in data/milvus (for BYLINE_STORE=milvus).
+milvus: install
+	$(BIN)/milvus-lite server --data-dir data/milvus --host 127.0.0.1 --port 19530
 
 ## Mixed load for 60 s at 16 clients: throughput, latency, errors, RSS over time.
 soak: install
