@@ -95,6 +95,8 @@ def index_command(
                     index.delete(indexed.document.doc_id)
                     pruned += 1
         view = index.view()
+        # Read before closing: a Milvus view asks the server.
+        totals = (view.document_count, view.passage_count)
     except BylineError as exc:
         fail(str(exc))
     finally:
@@ -103,7 +105,7 @@ def index_command(
     summary = ", ".join(f"{n} {change.value}" for change, n in counts.items() if n)
     typer.echo(
         f"indexed {len(documents)} documents ({summary}{f', {pruned} pruned' if pruned else ''}): "
-        f"{view.document_count} documents, {view.passage_count} passages in "
+        f"{totals[0]} documents, {totals[1]} passages in "
         f"{index.where} [{time.perf_counter() - started:.1f} s]"
     )
 
