@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pymilvus  # noqa: F401 -- absent where Milvus is not installed: config.py says so
 from bm25s.stopwords import STOPWORDS_EN
 
 from index.archive import (
