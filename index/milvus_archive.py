@@ -5,7 +5,8 @@ lives in four collections named after `BYLINE_MILVUS_COLLECTION` (prefix `P`):
 
     P_passages   one row per passage version: key (auto id), doc_id, version, ordinal,
                  char_start, char_end, the filter columns (publisher, published, dated, url),
-                 fingerprint, the dense vector, and the text with Milvus's BM25 function
+                 fingerprint, the dense vector, and the passage's terms (analyzed by Byline
+                 as for the embedded archive) with Milvus's BM25 function
     P_versions   the original text of each document version (in parts of at most 16,000
                  characters: a VARCHAR holds 65,535 bytes) and its metadata; never changed
     P_documents  one row per current document: its current version (the "head")
@@ -41,7 +42,6 @@ from typing import Any
 
 import numpy as np
 import pymilvus  # noqa: F401 -- absent where Milvus is not installed: config.py says so
-from bm25s.stopwords import STOPWORDS_EN
 
 from index.archive import (
     ArchiveInfo,
@@ -562,6 +562,7 @@ class MilvusArchive:
         }
         _fit(document.title, "title", document.doc_id)
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        terms = self.terms([text[start:end] for start, end in version.spans])
         passages.extend(
             {
                 **common,
@@ -570,10 +571,10 @@ class MilvusArchive:
                 "char_end": end,
                 "fingerprint": int(fp),
                 "vector": matrix[ordinal].tolist(),
-                "text": _keyword_text(text[start:end]),
+                "text": _keyword_text(words),
             }
-            for ordinal, ((start, end), fp) in enumerate(
-                zip(version.spans, fingerprints, strict=True)
+            for ordinal, ((start, end), fp, words) in enumerate(
+                zip(version.spans, fingerprints, terms, strict=True)
             )
         )
 
@@ -722,8 +723,11 @@ class MilvusArchive:
     def retiring(self) -> list[int]:
         return [v for _, v in self._retiring]
 
-    def knows_terms(self, word: str) -> bool:
-        return bool(self._analyzer.terms([word])[0])
+    def terms(self, texts: Sequence[str]) -> list[str]:
+        """Each text as the terms BM25 indexes, space-separated: Byline's own analysis (the
+        embedded archive's), so that every deployment matches the same terms; Milvus's
+        standard tokenizer then splits them on the spaces."""
+        return [" ".join(words) for words in self._analyzer.terms(texts)]
 
 
 def _steps(versions: Sequence[NewVersion]) -> list[list[NewVersion]]:
@@ -753,14 +757,10 @@ def _passage(row: dict[str, Any]) -> Passage:
 
 
 ANALYZER: dict[str, Any] = {
-    # The english analyzer spelled out, with bm25s's stop words (the embedded archive's):
-    # Milvus Lite knows only the standard tokenizer and stop words, and ignores the stemmer.
+    # The text arrives analyzed (lower case, no stop words, stemmed: `MilvusArchive.terms`):
+    # Milvus Lite knows only the standard tokenizer, without the english analyzer's stemmer.
     "tokenizer": "standard",
-    "filter": [
-        "lowercase",
-        {"type": "stemmer", "language": "english"},
-        {"type": "stop", "stop_words": sorted(STOPWORDS_EN)},
-    ],
+    "filter": ["lowercase"],
 }
 
 
@@ -818,7 +818,8 @@ class MilvusView:
         archive = self.archive
         fields = ["doc_id", "version"]
         dense = vector is not None and mode != Mode.BM25
-        keywords = mode != Mode.DENSE and archive.knows_terms(query)
+        analyzed = archive.terms([query])[0] if mode != Mode.DENSE else ""
+        keywords = bool(analyzed)
         if not dense and not keywords:
             return []
         current: list[Candidate] = []
@@ -834,7 +835,7 @@ class MilvusView:
                     expr=expr,
                 )
             keyword_request = AnnSearchRequest(
-                data=[query],
+                data=[analyzed],
                 anns_field="sparse",
                 param={"metric_type": "BM25"},
                 limit=depth,
@@ -1065,12 +1066,13 @@ class MilvusView:
     def knows(self, word: str) -> bool:
         """Does a passage contain the word? A stop word, or no word at all, counts as known."""
         archive = self.archive
-        if not archive.knows_terms(word):
+        terms = archive.terms([word])[0]
+        if not terms:
             return True
         with archive.engine():
             found = archive.client.search(
                 self.names.passages,
-                data=[word],
+                data=[terms],
                 anns_field="sparse",
                 search_params={"metric_type": "BM25"},
                 limit=1,
