@@ -123,6 +123,7 @@ class ArchiveBenchmarkIndex(BenchmarkIndex):
             for i, (doc_id, text) in enumerate(zip(self.doc_ids, texts, strict=True))
         ]
         archive.write(info, versions)
+        archive.compact()  # indexes sealed before searching (Milvus Lite: see _flush)
         self.archive = archive
         row = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
         listed, _ = archive.view().documents()

@@ -128,7 +128,7 @@ def _run_public(
         assert config.milvus is not None
         notes.append(
             f"backend: Milvus at {config.milvus.uri}, {config.milvus.index_type} index, "
-            "BM25 by its analyzer; hybrid fused "
+            "Milvus's BM25 over Byline's analysis; hybrid fused "
             + ("in Milvus (RRFRanker)" if settings.fusion == "rrf" else "by Byline")
         )
     else:

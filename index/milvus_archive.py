@@ -89,6 +89,7 @@ _QUERY_BATCH = 4_000
 _INSERT_BATCH = 500
 _MAX = 16_384
 _SEARCH_ATTEMPTS = 3
+_FLUSH_ROWS = 5_000
 _STEP = 100
 """Documents per atomic step of a write: the journal row (a VARCHAR) must hold their heads."""
 _PASSAGE_FIELDS = ["key", "doc_id", "version", "ordinal", "char_start", "char_end"]
@@ -262,6 +263,7 @@ class MilvusArchive:
         # Versions replaced by this process: (when, version); excluded from searches until
         # their rows are deleted.
         self._retiring: list[tuple[float, int]] = []
+        self._unflushed = 0
         self._failed: set[str] = set()
         """Journal rows of this process's writes that failed half-way: finished first."""
         self._analyzer = Analyzer(Bm25Params())
@@ -316,6 +318,16 @@ class MilvusArchive:
                 self.client.insert(collection, rows[first : first + _INSERT_BATCH])
         self._apply(name, journal)
         self._failed.discard(name)
+        self._unflushed += len(passages)
+        if self._unflushed >= _FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Seal what was written into indexed segments. A server seals segments by itself;
+        Milvus Lite searches unsealed rows by brute force (BM25 in Python: seconds at 5,000
+        rows), so the archive asks for it every `_FLUSH_ROWS` passages."""
+        self.client.flush(self.names.passages)
+        self._unflushed = 0
 
     def compact(self) -> CompactionReport:
         """Finish interrupted writes and delete replaced versions' rows now."""
@@ -324,6 +336,7 @@ class MilvusArchive:
         with self._write_lock, self.engine():
             self._recover(stale_only=False)
             report.documents_removed = self._retire(older_than=0.0)
+            self._flush()
             for name in self.names.all():
                 self.client.compact(name)
         report.seconds = time.perf_counter() - started
