@@ -952,7 +952,7 @@ class MilvusView:
                 rows = self.archive._rows(
                     self.names.passages,
                     f"key in {_ints(wanted)}",
-                    ["key", "vector", "fingerprint", "published", "dated"],
+                    [*_PASSAGE_FIELDS, "vector", "fingerprint", "published", "dated"],
                     limit=len(wanted),
                 )
             self._rows.update({int(r["key"]): r for r in rows})
@@ -974,19 +974,17 @@ class MilvusView:
         )
 
     def passages(self, keys: Sequence[int]) -> list[tuple[Passage, Document]]:
+        """One query for the rows (none when folding already read them), one for the texts
+        of versions not in the archive's cache."""
         if not keys:
             return []
-        archive = self.archive
-        with archive.engine():
-            rows = archive._rows(
-                self.names.passages, f"key in {_ints(keys)}", _PASSAGE_FIELDS, limit=len(keys)
-            )
-            documents = archive.documents_of(sorted({int(r["version"]) for r in rows}))
-        found = {int(r["key"]): (_passage(r), documents[int(r["version"])]) for r in rows}
-        missing = [k for k in keys if int(k) not in found]
+        rows = self._columns(np.asarray(keys, np.int64))
+        with self.archive.engine():
+            documents = self.archive.documents_of(sorted({int(r["version"]) for r in rows}))
+        missing = [int(r["key"]) for r in rows if int(r["version"]) not in documents]
         if missing:
-            raise IndexCorruptError(f"passages {missing[:5]} are missing from Milvus")
-        return [found[int(k)] for k in keys]
+            raise IndexCorruptError(f"passages {missing[:5]} have no document text in Milvus")
+        return [(_passage(r), documents[int(r["version"])]) for r in rows]
 
     def document(self, doc_id: str) -> IndexedDocument | None:
         archive = self.archive
