@@ -34,27 +34,20 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pymilvus  # noqa: F401 -- absent where Milvus is not installed: config.py says so
 
 from index.archive import (
     ArchiveInfo,
-    Candidate,
     CompactionReport,
-    DocumentOrder,
-    IndexedDocument,
-    Keys,
     NewVersion,
     Passage,
-    PublisherStats,
-    SearchFilter,
-    Vectors,
     check_compatible,
 )
 from index.config import MilvusConfig
@@ -66,8 +59,10 @@ from index.errors import (
     InvalidDocumentError,
     StoreUnavailableError,
 )
-from index.fusion import Fusion, Mode, fuse
 from index.keywords import Analyzer, Bm25Params
+
+if TYPE_CHECKING:
+    from index.milvus_view import MilvusView
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +83,13 @@ _STALE_JOURNAL = 120.0
 _QUERY_BATCH = 4_000
 _INSERT_BATCH = 500
 _MAX = 16_384
-_SEARCH_ATTEMPTS = 3
 _FLUSH_ROWS = 5_000
 _STEP = 100
 """Documents per atomic step of a write: the journal row (a VARCHAR) must hold their heads."""
-_PASSAGE_FIELDS = ["key", "doc_id", "version", "ordinal", "char_start", "char_end"]
+PASSAGE_FIELDS = ["key", "doc_id", "version", "ordinal", "char_start", "char_end"]
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     """A Milvus filter string literal; user text is never syntax (milvus-lite has no filter
     templates, so values are escaped rather than bound)."""
     escaped = (
@@ -108,15 +102,15 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _strings(values: Iterable[str]) -> str:
-    return "[" + ",".join(_quote(v) for v in sorted(values)) + "]"
+def strings(values: Iterable[str]) -> str:
+    return "[" + ",".join(quote(v) for v in sorted(values)) + "]"
 
 
-def _ints(values: Iterable[int]) -> str:
+def ints(values: Iterable[int]) -> str:
     return "[" + ",".join(str(int(v)) for v in values) + "]"
 
 
-def _casefold(name: str | None) -> str:
+def casefold(name: str | None) -> str:
     return name.strip().casefold() if name and name.strip() else ""
 
 
@@ -278,6 +272,8 @@ class MilvusArchive:
         return self._info
 
     def view(self) -> MilvusView:
+        from index.milvus_view import MilvusView
+
         return MilvusView(self)
 
     def write(
@@ -474,7 +470,7 @@ class MilvusArchive:
 
     def _read_info(self) -> ArchiveInfo | None:
         rows = self.client.query(
-            self.names.meta, filter=f"name == {_quote('info')}", output_fields=["value"]
+            self.names.meta, filter=f"name == {quote('info')}", output_fields=["value"]
         )
         if not rows:
             return None
@@ -512,7 +508,7 @@ class MilvusArchive:
             "doc_id": document.doc_id,
             "version": number,
             "checksum": document.checksum,
-            "publisher": _fit(_casefold(document.publisher), "publisher", document.doc_id),
+            "publisher": _fit(casefold(document.publisher), "publisher", document.doc_id),
             "publisher_name": _fit(document.publisher, "publisher", document.doc_id),
             "published": -1 if published is None else published,
             "dated": published is not None,
@@ -570,7 +566,7 @@ class MilvusArchive:
             "version": number,
             "published": -1 if published is None else published,
             "dated": published is not None,
-            "publisher": _fit(_casefold(document.publisher), "publisher", document.doc_id),
+            "publisher": _fit(casefold(document.publisher), "publisher", document.doc_id),
             "url": _fit(document.url, "url", document.doc_id),
         }
         _fit(document.title, "title", document.doc_id)
@@ -597,12 +593,12 @@ class MilvusArchive:
             self.client.upsert(self.names.documents, journal["heads"])
         if journal["deletions"]:
             self.client.delete(
-                self.names.documents, filter=f"doc_id in {_strings(journal['deletions'])}"
+                self.names.documents, filter=f"doc_id in {strings(journal['deletions'])}"
             )
         now = time.time()
         self._retiring += [(now, int(v)) for v in journal["old"]]
         # The old rows are deleted later (`_retire`); the journal row's job is done.
-        self.client.delete(self.names.meta, filter=f"name == {_quote(name)}")
+        self.client.delete(self.names.meta, filter=f"name == {quote(name)}")
 
     def _retire(self, older_than: float) -> int:
         """Delete the rows of versions replaced more than `older_than` seconds ago."""
@@ -617,7 +613,7 @@ class MilvusArchive:
 
     def _delete_versions(self, versions: Sequence[int]) -> None:
         for first in range(0, len(versions), 1000):
-            batch = _ints(versions[first : first + 1000])
+            batch = ints(versions[first : first + 1000])
             self.client.delete(self.names.passages, filter=f"version in {batch}")
             self.client.delete(self.names.versions, filter=f"version in {batch}")
 
@@ -647,7 +643,7 @@ class MilvusArchive:
             else:
                 log.warning("undoing an interrupted write (%s)", row["name"])
                 self._delete_versions(new)
-                self.client.delete(self.names.meta, filter=f"name == {_quote(row['name'])}")
+                self.client.delete(self.names.meta, filter=f"name == {quote(row['name'])}")
             self._failed.discard(row["name"])
 
     # -- reading --------------------------------------------------------------------------
@@ -681,7 +677,7 @@ class MilvusArchive:
             return {}
         rows = self._rows(
             self.names.documents,
-            f"doc_id in {_strings(doc_ids)}",
+            f"doc_id in {strings(doc_ids)}",
             ["doc_id", "version"],
             limit=len(doc_ids),
         )
@@ -705,7 +701,7 @@ class MilvusArchive:
         if missing:
             rows = self._rows(
                 self.names.versions,
-                f"version in {_ints(missing)}",
+                f"version in {ints(missing)}",
                 ["doc_id", "version", "part", "text", "meta"],
             )
             rows.sort(key=lambda r: (int(r["version"]), int(r["part"])))
@@ -727,10 +723,10 @@ class MilvusArchive:
         return found
 
     def passages_of(self, versions: Sequence[int]) -> dict[int, tuple[Passage, ...]]:
-        rows = self._rows(self.names.passages, f"version in {_ints(versions)}", _PASSAGE_FIELDS)
+        rows = self._rows(self.names.passages, f"version in {ints(versions)}", PASSAGE_FIELDS)
         by_version: dict[int, list[Passage]] = {int(v): [] for v in versions}
         for row in rows:
-            by_version[int(row["version"])].append(_passage(row))
+            by_version[int(row["version"])].append(passage_of(row))
         return {v: tuple(sorted(ps, key=lambda p: p.ordinal)) for v, ps in by_version.items()}
 
     def retiring(self) -> list[int]:
@@ -759,7 +755,7 @@ def _steps(versions: Sequence[NewVersion]) -> list[list[NewVersion]]:
     return steps
 
 
-def _passage(row: dict[str, Any]) -> Passage:
+def passage_of(row: dict[str, Any]) -> Passage:
     return Passage(
         str(row["doc_id"]),
         int(row["ordinal"]),
@@ -775,318 +771,3 @@ ANALYZER: dict[str, Any] = {
     "tokenizer": "standard",
     "filter": ["lowercase"],
 }
-
-
-class MilvusView:
-    """What a search reads: the Milvus collections, at consistency level Strong. Not a
-    snapshot (see the module docstring); rows read for one search are kept for it."""
-
-    def __init__(self, archive: MilvusArchive) -> None:
-        self.archive = archive
-        self.names = archive.names
-        self._rows: dict[int, dict[str, Any]] = {}
-
-    @property
-    def document_count(self) -> int:
-        with self.archive.engine():
-            return self.archive.count(self.names.documents)
-
-    @property
-    def passage_count(self) -> int:
-        with self.archive.engine():
-            retiring = self.archive.retiring()
-            expr = f"version not in {_ints(retiring)}" if retiring else ""
-            return self.archive.count(self.names.passages, expr)
-
-    def _filter(self, search_filter: SearchFilter | None) -> str:
-        clauses = []
-        retiring = self.archive.retiring()
-        if retiring:
-            clauses.append(f"version not in {_ints(retiring)}")
-        if search_filter is not None:
-            if search_filter.dated:
-                clauses.append("dated == true")
-            if search_filter.published_after is not None:
-                clauses.append(f"published >= {int(search_filter.published_after)}")
-            if search_filter.published_before is not None:
-                clauses.append(f"published < {int(search_filter.published_before)}")
-            if search_filter.publishers:
-                names = {_casefold(p) for p in search_filter.publishers}
-                clauses.append(f"publisher in {_strings(names)}")
-            if search_filter.doc_ids:
-                clauses.append(f"doc_id in {_strings(search_filter.doc_ids)}")
-        return " and ".join(f"({c})" for c in clauses)
-
-    def search(
-        self,
-        query: str,
-        vector: Vectors | None,
-        mode: Mode,
-        depth: int,
-        search_filter: SearchFilter | None,
-        fusion: Fusion,
-    ) -> list[Candidate]:
-        from pymilvus import AnnSearchRequest
-
-        archive = self.archive
-        fields = ["doc_id", "version"]
-        dense = vector is not None and mode != Mode.BM25
-        analyzed = archive.terms([query])[0] if mode != Mode.DENSE else ""
-        keywords = bool(analyzed)
-        if not dense and not keywords:
-            return []
-        current: list[Candidate] = []
-        for _ in range(_SEARCH_ATTEMPTS):
-            expr = self._filter(search_filter)  # versions retired meanwhile are left out
-            dense_request = None
-            if dense and vector is not None:
-                dense_request = AnnSearchRequest(
-                    data=[np.asarray(vector, np.float32).reshape(-1).tolist()],
-                    anns_field="vector",
-                    param=archive._search_params(depth),
-                    limit=depth,
-                    expr=expr,
-                )
-            keyword_request = AnnSearchRequest(
-                data=[analyzed],
-                anns_field="sparse",
-                param={"metric_type": "BM25"},
-                limit=depth,
-                expr=expr,
-            )
-            with archive.engine():
-                scored = self._routes(
-                    mode, fusion, depth, expr, fields, dense_request, keyword_request, keywords
-                )
-                heads = archive._heads(sorted({str(h["entity"]["doc_id"]) for h, _ in scored}))
-            # Only the current version of each document: never two versions in one answer.
-            current = []
-            found: set[str] = set()
-            for hit, score in scored:
-                doc_id = str(hit["entity"]["doc_id"])
-                if heads.get(doc_id) == int(hit["entity"]["version"]):
-                    current.append(Candidate(int(hit["key"]), score))
-                    found.add(doc_id)
-            # Rows of a document's older version only: a replacement landed between the
-            # search and the look-up, and the document would be missing; search again.
-            replaced = any(
-                int(hit["entity"]["version"]) < heads.get(str(hit["entity"]["doc_id"]), 0)
-                and str(hit["entity"]["doc_id"]) not in found
-                for hit, _ in scored
-            )
-            if not replaced:
-                break
-        return sorted(current, key=lambda c: (-c.score, c.key))
-
-    def _routes(
-        self,
-        mode: Mode,
-        fusion: Fusion,
-        depth: int,
-        expr: str,
-        fields: list[str],
-        dense_request: Any,
-        keyword_request: Any,
-        keywords: bool,
-    ) -> list[tuple[dict[str, Any], float]]:
-        """The hits and scores of one search, fused in hybrid mode."""
-        from pymilvus import RRFRanker, WeightedRanker
-
-        archive = self.archive
-        both = dense_request is not None and keywords and mode == Mode.HYBRID
-        if both and (fusion.method == "rrf" or archive.config.server_weighted):
-            ranker = (
-                RRFRanker(fusion.rrf_k)
-                if fusion.method == "rrf"
-                else WeightedRanker(fusion.dense_weight, 1 - fusion.dense_weight)
-            )
-            found = archive.client.hybrid_search(
-                self.names.passages,
-                [dense_request, keyword_request],
-                ranker,
-                limit=depth,
-                output_fields=fields,
-            )
-            scored = [(hit, float(hit["distance"])) for hit in found[0]]
-        elif both and dense_request is not None:
-            # Convex fusion as the embedded archive does it (min-max normalized scores):
-            # Milvus's WeightedRanker normalizes with arctan, which ranks otherwise.
-            dense_hits = self._search(dense_request, expr, depth, fields)
-            keyword_hits = self._search(keyword_request, expr, depth, fields)
-            hits = {int(h["key"]): h for h, _ in [*dense_hits, *keyword_hits]}
-            fused = fuse(
-                {int(h["key"]): s for h, s in dense_hits},
-                {int(h["key"]): s for h, s in keyword_hits},
-                fusion,
-            )
-            scored = [(hits[key], score) for key, score in fused.items()]
-        else:
-            request = dense_request if dense_request is not None else keyword_request
-            scored = self._search(request, expr, depth, fields)
-        return scored
-
-    def _search(
-        self, request: Any, expr: str, depth: int, fields: list[str]
-    ) -> list[tuple[dict[str, Any], float]]:
-        """One route's hits and scores, higher better."""
-        found = self.archive.client.search(
-            self.names.passages,
-            data=request.data,
-            anns_field=request.anns_field,
-            search_params=request.param,
-            limit=depth,
-            filter=expr,
-            output_fields=fields,
-        )
-        # BM25 scores are positive; Milvus Lite reports them negated, as distances.
-        keyword = request.anns_field == "sparse"
-        return [
-            (hit, abs(float(hit["distance"])) if keyword else float(hit["distance"]))
-            for hit in found[0]
-        ]
-
-    def _columns(self, keys: Keys) -> list[dict[str, Any]]:
-        wanted = [int(k) for k in keys if int(k) not in self._rows]
-        if wanted:
-            with self.archive.engine():
-                rows = self.archive._rows(
-                    self.names.passages,
-                    f"key in {_ints(wanted)}",
-                    [*_PASSAGE_FIELDS, "vector", "fingerprint", "published", "dated"],
-                    limit=len(wanted),
-                )
-            self._rows.update({int(r["key"]): r for r in rows})
-        missing = [int(k) for k in keys if int(k) not in self._rows]
-        if missing:
-            raise IndexCorruptError(f"passages {missing[:5]} are missing from Milvus")
-        return [self._rows[int(k)] for k in keys]
-
-    def vectors(self, keys: Keys) -> Vectors:
-        rows = self._columns(keys)
-        return np.array([r["vector"] for r in rows], np.float32).reshape(-1, self.archive.dimension)
-
-    def fingerprints(self, keys: Keys) -> Keys:
-        return np.array([int(r["fingerprint"]) for r in self._columns(keys)], np.int64)
-
-    def published(self, keys: Keys) -> Keys:
-        return np.array(
-            [int(r["published"]) if r["dated"] else -1 for r in self._columns(keys)], np.int64
-        )
-
-    def passages(self, keys: Sequence[int]) -> list[tuple[Passage, Document]]:
-        """One query for the rows (none when folding already read them), one for the texts
-        of versions not in the archive's cache."""
-        if not keys:
-            return []
-        rows = self._columns(np.asarray(keys, np.int64))
-        with self.archive.engine():
-            documents = self.archive.documents_of(sorted({int(r["version"]) for r in rows}))
-        missing = [int(r["key"]) for r in rows if int(r["version"]) not in documents]
-        if missing:
-            raise IndexCorruptError(f"passages {missing[:5]} have no document text in Milvus")
-        return [(_passage(r), documents[int(r["version"])]) for r in rows]
-
-    def document(self, doc_id: str) -> IndexedDocument | None:
-        archive = self.archive
-        with archive.engine():
-            version = archive._heads([doc_id]).get(doc_id)
-            if version is None:
-                return None
-            document = archive.documents_of([version]).get(version)
-            passages = archive.passages_of([version])[version]
-        if document is None:
-            return None  # replaced and removed between the two reads
-        return IndexedDocument(document, passages)
-
-    def _heads_where(self, search_filter: SearchFilter | None) -> str:
-        clauses = []
-        if search_filter is not None:
-            if search_filter.dated:
-                clauses.append("dated == true")
-            if search_filter.published_after is not None:
-                clauses.append(f"published >= {int(search_filter.published_after)}")
-            if search_filter.published_before is not None:
-                clauses.append(f"published < {int(search_filter.published_before)}")
-            if search_filter.publishers:
-                names = {_casefold(p) for p in search_filter.publishers}
-                clauses.append(f"publisher in {_strings(names)}")
-            if search_filter.doc_ids:
-                clauses.append(f"doc_id in {_strings(search_filter.doc_ids)}")
-        return " and ".join(f"({c})" for c in clauses)
-
-    def documents(
-        self,
-        search_filter: SearchFilter | None = None,
-        order: DocumentOrder = DocumentOrder.ID,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> tuple[list[IndexedDocument], int]:
-        """Sorted here, not in Milvus (a query has no ORDER BY): one pass over the matching
-        heads' ids and dates per page."""
-        archive = self.archive
-        with archive.engine():
-            heads = archive._rows(
-                self.names.documents,
-                self._heads_where(search_filter),
-                ["doc_id", "version", "published", "dated"],
-            )
-        if order == DocumentOrder.ID:
-            heads.sort(key=lambda h: str(h["doc_id"]))
-        else:
-            sign = -1 if order == DocumentOrder.NEWEST else 1
-            heads.sort(key=lambda h: (not h["dated"], sign * int(h["published"]), str(h["doc_id"])))
-        page = heads[offset : None if limit is None else offset + limit]
-        versions = [int(h["version"]) for h in page]
-        with archive.engine():
-            documents = archive.documents_of(versions) if versions else {}
-            passages = archive.passages_of(versions) if versions else {}
-        listed = [IndexedDocument(documents[v], passages[v]) for v in versions if v in documents]
-        return listed, len(heads)
-
-    def undated_documents(self) -> int:
-        with self.archive.engine():
-            return self.archive.count(self.names.documents, "dated == false")
-
-    def with_checksum(self, checksum: str) -> str | None:
-        with self.archive.engine():
-            rows = self.archive._rows(
-                self.names.documents, f"checksum == {_quote(checksum)}", ["doc_id"]
-            )
-        return min((str(r["doc_id"]) for r in rows), default=None)
-
-    def publishers(self) -> list[PublisherStats]:
-        with self.archive.engine():
-            heads = self.archive._rows(
-                self.names.documents,
-                'publisher != ""',
-                ["publisher", "publisher_name", "published", "dated"],
-            )
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for head in heads:
-            groups.setdefault(str(head["publisher"]), []).append(head)
-        stats = []
-        for rows in groups.values():
-            names = Counter(str(r["publisher_name"]) for r in rows)
-            name = min(names, key=lambda n: (-names[n], n))
-            dates = [int(r["published"]) for r in rows if r["dated"]]
-            stats.append(
-                PublisherStats(name, len(rows), min(dates, default=None), max(dates, default=None))
-            )
-        return sorted(stats, key=lambda s: (-s.documents, s.name))
-
-    def knows(self, word: str) -> bool:
-        """Does a passage contain the word? A stop word, or no word at all, counts as known."""
-        archive = self.archive
-        terms = archive.terms([word])[0]
-        if not terms:
-            return True
-        with archive.engine():
-            found = archive.client.search(
-                self.names.passages,
-                data=[terms],
-                anns_field="sparse",
-                search_params={"metric_type": "BM25"},
-                limit=1,
-                output_fields=["key"],
-            )
-        return bool(found and found[0])
