@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve page-shots soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
+.PHONY: install install-tools index serve page-shots milvus soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -35,6 +35,10 @@ serve: install
 ## The search page's screenshots in docs/ (README), and its load time and size, from the browser tests.
 page-shots: install install-tools
 	BYLINE_PAGE_SHOTS=docs $(BIN)/pytest tests/service/test_page.py -k screenshots -s -q
+
+## A Milvus Lite server on 127.0.0.1:19530, data in data/milvus (for BYLINE_STORE=milvus).
+milvus: install
+	$(BIN)/milvus-lite server --data-dir data/milvus --host 127.0.0.1 --port 19530
 
 ## Mixed load for 60 s at 16 clients: throughput, latency, errors, RSS over time.
 soak: install

@@ -18,6 +18,8 @@ import numpy as np
 from ir_measures import RR, R, Success, nDCG
 
 from eval.datasets import Dataset
+from index.archive import Archive, NewVersion
+from index.documents import Document
 from index.embedding import Embedder
 from index.fusion import Fusion, Mode, fuse, ranked
 from index.keywords import Bm25Params, KeywordIndex, KeywordPassage
@@ -90,11 +92,57 @@ class BenchmarkIndex:
         scores, keys = self.keywords.searcher().search(query, DEPTH)
         return {int(k): float(s) for k, s in zip(keys, scores, strict=True)}
 
+    def hybrid(self, query: str, vector: np.ndarray, fusion: Fusion) -> dict[int, float]:
+        return fuse(self.dense(vector[None, :])[0], self.lexical(query), fusion)
+
     def to_run(self, per_query: dict[str, dict[int, float]]) -> Run:
         return {
             qid: {self.doc_ids[k]: s for k, s in ranked(scores)[:DEPTH]}
             for qid, scores in per_query.items()
         }
+
+
+class ArchiveBenchmarkIndex(BenchmarkIndex):
+    """The same units stored in an `Archive` (the Milvus backend) and searched by its view,
+    hybrid fused as the archive fuses it (RRF in Milvus, convex in Byline)."""
+
+    def __init__(self, dataset: Dataset, embedder: Embedder, archive: Archive) -> None:
+        from index.config import IndexConfig
+
+        self.doc_ids = list(dataset.documents)
+        texts = [dataset.documents[d] for d in self.doc_ids]
+        vectors = embedder.embed(texts, progress=True)
+        info = IndexConfig().archive_info(embedder)
+        versions = [
+            NewVersion(
+                Document(doc_id=doc_id, text=text),
+                ((0, len(text)),),
+                vectors[i : i + 1],
+                np.array([i], np.int64),
+            )
+            for i, (doc_id, text) in enumerate(zip(self.doc_ids, texts, strict=True))
+        ]
+        archive.write(info, versions)
+        archive.compact()  # indexes sealed before searching (Milvus Lite: see _flush)
+        self.archive = archive
+        row = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        listed, _ = archive.view().documents()
+        self._rows = {p.key: row[d.document.doc_id] for d in listed for p in d.passages}
+
+    def _search(
+        self, query: str, vector: np.ndarray | None, mode: Mode, fusion: Fusion
+    ) -> dict[int, float]:
+        found = self.archive.view().search(query, vector, mode, DEPTH, None, fusion)
+        return {self._rows[c.key]: c.score for c in found}
+
+    def dense(self, vectors: np.ndarray) -> list[dict[int, float]]:
+        return [self._search("", row[None, :], Mode.DENSE, Fusion()) for row in vectors]
+
+    def lexical(self, query: str) -> dict[int, float]:
+        return self._search(query, None, Mode.BM25, Fusion())
+
+    def hybrid(self, query: str, vector: np.ndarray, fusion: Fusion) -> dict[int, float]:
+        return self._search(query, vector[None, :], Mode.HYBRID, fusion)
 
 
 @dataclass
@@ -121,10 +169,8 @@ def evaluate(
         ),
         Mode.BM25: lambda: {q: index.lexical(t) for q, t in zip(qids, texts, strict=True)},
         Mode.HYBRID: lambda: {
-            q: fuse(d, index.lexical(t), fusion)
-            for q, t, d in zip(
-                qids, texts, index.dense(embed_each(query_embedder, texts)), strict=True
-            )
+            q: index.hybrid(t, v, fusion)
+            for q, t, v in zip(qids, texts, embed_each(query_embedder, texts), strict=True)
         },
     }
     for mode in modes:

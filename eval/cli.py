@@ -222,6 +222,34 @@ def bench_writes_command(
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'writes')}")
 
 
+@app.command("bench-backends")
+def bench_backends_command(
+    passages: Annotated[
+        int | None,
+        typer.Option(help="Fill with SQuAD articles to this many passages [default: the seeds]."),
+    ] = None,
+    backend: Annotated[
+        list[str] | None, typer.Option(help="embedded, milvus (BYLINE_MILVUS_URI) [both].")
+    ] = None,
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz): article text.")] = Path(
+        "../shared/benchmarks/squad-dev/dev-v1.1.json.gz"
+    ),
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Search latency on the embedded and the Milvus backend, same archive, same queries."""
+    from eval import backends
+    from eval.report import write_json
+
+    try:
+        report = backends.run(passages, squad, backend or ["embedded", "milvus"])
+    except BylineError as exc:
+        fail(str(exc))
+    typer.echo(backends.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'backends')}")
+
+
 @app.command("soak")
 def soak_command(
     seconds: Annotated[float, typer.Option(min=1, help="How long to keep the load on.")] = 60,

@@ -3,7 +3,7 @@
 The engine (`index/engine.py`) cleans, chunks and embeds; an `Archive` keeps documents,
 passages, vectors and the keyword index, and answers searches. Two backends implement it:
 the embedded one (`index/embedded.py`: SQLite rows, vectors in memory, tantivy for BM25)
-and Milvus (`index/milvus_archive.py`).
+and Milvus (`index/milvus_archive.py` + `milvus_view.py`).
 
 The contract, whatever the backend:
 - `write` commits one batch of document versions and deletions durably, then makes it

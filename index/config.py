@@ -40,11 +40,18 @@ class SearchOptions:
 
 @dataclass(frozen=True, slots=True)
 class MilvusConfig:
+    """Where the Milvus archive lives (index/milvus_archive.py)."""
+
     uri: str
     token: str | None = None
     db_name: str | None = None
     collection: str = "byline"
     timeout_seconds: float = 10.0
+    index_type: str = "HNSW"
+    """The dense vector index: HNSW, FLAT, IVF_FLAT ... (what the deployment offers)."""
+    server_weighted: bool = False
+    """Convex fusion by Milvus's WeightedRanker (arctan-normalized scores) instead of
+    Byline's min-max fusion of the two searches; RRF always runs in the server."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
+from uuid import uuid4
 
 import numpy as np
 
@@ -107,7 +108,7 @@ class NewsIndex:
         stored = archive.info()
         if stored is not None:
             check_compatible(stored, self.info, str(self.where))
-        self.statements = StatementStore(config.index_dir)
+        self.statements = StatementStore(config.index_dir, _statements_file(config))
         """Who said what in each current document: derived from the archive, kept in step
         by every write and reconciled with it on opening."""
         self.statements.reconcile(archive.view())
@@ -344,13 +345,50 @@ class NewsIndex:
 
 @contextmanager
 def temporary_index(config: IndexConfig, embedder: Embedder) -> Iterator[NewsIndex]:
-    """An index in a temporary directory, closed and removed afterwards (evaluation, tests)."""
-    with tempfile.TemporaryDirectory(prefix="byline-index-") as directory:
-        index = NewsIndex.open(replace(config, index_dir=Path(directory)), embedder)
+    """An index in a temporary directory (or Milvus collections), closed and removed
+    afterwards (evaluation, tests)."""
+    with _temporary_config(config) as temporary:
+        index = NewsIndex.open(temporary, embedder)
         try:
             yield index
         finally:
             index.close()
+
+
+@contextmanager
+def temporary_archive(config: IndexConfig, embedder: Embedder) -> Iterator[Archive]:
+    """A bare archive of the configured backend, removed afterwards (benchmarks)."""
+    with _temporary_config(config) as temporary:
+        archive = temporary.open_archive(embedder.dimension, background=False)
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+
+@contextmanager
+def _temporary_config(config: IndexConfig) -> Iterator[IndexConfig]:
+    with tempfile.TemporaryDirectory(prefix="byline-index-") as directory:
+        if config.backend != "milvus" or config.milvus is None:
+            yield replace(config, index_dir=Path(directory))
+            return
+        from index.milvus_archive import drop_milvus_archive
+
+        milvus = replace(
+            config.milvus, collection=f"{config.milvus.collection}_tmp_{uuid4().hex[:8]}"
+        )
+        try:
+            yield replace(config, index_dir=Path(directory), milvus=milvus)
+        finally:
+            drop_milvus_archive(milvus)
+
+
+def _statements_file(config: IndexConfig) -> str:
+    """The statement store's file: beside the embedded archive, or one per Milvus collection
+    (a local, derived copy; each process reconciles it with the collection when it opens)."""
+    if config.backend == "milvus" and config.milvus is not None:
+        return f"statements-{config.milvus.collection}.sqlite"
+    return "statements.sqlite"
 
 
 def _with_recency(

@@ -47,3 +47,9 @@ class IndexConfigError(BylineError):
     """The configured storage cannot be used as configured (a backend not available here)."""
 
     code = "index_config"
+
+
+class StoreUnavailableError(BylineError):
+    """The archive's storage engine (Milvus) cannot be reached, timed out or failed."""
+
+    code = "store_unavailable"

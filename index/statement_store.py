@@ -101,9 +101,9 @@ class SpeakerStats:
 class StatementStore:
     """Statements and role descriptions by speaker; one writer, readers on any thread."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, name: str = DATABASE) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / DATABASE
+        self.path = directory / name
         self._write_lock = threading.Lock()
         self._opened_lock = threading.Lock()
         self._local = threading.local()

@@ -78,11 +78,15 @@ def index_command(
 
         remove_archive(config.index_dir)
         remove_format_2(config.index_dir)
+    if rebuild and config.backend == "milvus" and config.milvus is not None:
+        from index.milvus_archive import drop_milvus_archive
+
+        try:
+            drop_milvus_archive(config.milvus)
+        except BylineError as exc:
+            fail(str(exc))
     index = open_index(settings)
     try:
-        if rebuild and config.backend != "embedded":
-            for indexed in index.documents():
-                index.delete(indexed.document.doc_id)
         results = index.upsert(documents, progress=sys.stderr.isatty())
         pruned = 0
         if prune:
@@ -92,6 +96,8 @@ def index_command(
                     index.delete(indexed.document.doc_id)
                     pruned += 1
         view = index.view()
+        # Read before closing: a Milvus view asks the server.
+        totals = (view.document_count, view.passage_count)
     except BylineError as exc:
         fail(str(exc))
     finally:
@@ -100,7 +106,7 @@ def index_command(
     summary = ", ".join(f"{n} {change.value}" for change, n in counts.items() if n)
     typer.echo(
         f"indexed {len(documents)} documents ({summary}{f', {pruned} pruned' if pruned else ''}): "
-        f"{view.document_count} documents, {view.passage_count} passages in "
+        f"{totals[0]} documents, {totals[1]} passages in "
         f"{index.where} [{time.perf_counter() - started:.1f} s]"
     )
 

@@ -21,6 +21,7 @@ from index.errors import (
     IndexMismatchError,
     InvalidDocumentError,
     ModelLoadError,
+    StoreUnavailableError,
 )
 from service.schemas import UNION_TAGS
 
@@ -44,6 +45,7 @@ _STATUS_BY_DOMAIN_ERROR: dict[type[BylineError], int] = {
     IndexCorruptError: 503,
     ModelLoadError: 503,
     IndexConfigError: 503,
+    StoreUnavailableError: 503,
 }
 
 

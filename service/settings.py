@@ -25,6 +25,9 @@ _FUSION = Fusion()
 _STORE = StorePolicy()
 
 
+MilvusIndex = Literal["HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN", "AUTOINDEX"]
+
+
 class ConfigurationError(Exception):
     """A setting has a bad value; the message names the environment variable."""
 
@@ -71,6 +74,15 @@ class Settings(BaseSettings):
         "byline",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
         description="Milvus: collection prefix.",
+    )
+    milvus_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="Milvus: time-out of each request to it."
+    )
+    milvus_index: MilvusIndex = Field("HNSW", description="Milvus: the dense vector index type.")
+    milvus_server_weighted: bool = Field(
+        False,
+        description="Milvus: convex fusion by its WeightedRanker (arctan-normalized) rather "
+        "than Byline's min-max fusion; RRF (BYLINE_FUSION=rrf) always runs in Milvus.",
     )
     index_kind: StoreKind = Field(
         _STORE.kind,
@@ -228,6 +240,9 @@ class Settings(BaseSettings):
                 token=self.milvus_token.get_secret_value() if self.milvus_token else None,
                 db_name=self.milvus_db,
                 collection=self.milvus_collection,
+                timeout_seconds=self.milvus_timeout_seconds,
+                index_type=self.milvus_index,
+                server_weighted=self.milvus_server_weighted,
             )
         return IndexConfig(
             index_dir=self.index_dir,

@@ -15,12 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.chunking import ChunkingParams
-from index.config import IndexConfig
+from index.config import IndexConfig, MilvusConfig
 from index.documents import Document, load_documents
 from index.embedding import Embedder, Vectors, WrappedEmbedder
 from index.engine import NewsIndex
 from service.app import create_app
 from service.settings import Settings
+from tests.milvus import MilvusServer, collection_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -152,3 +153,31 @@ def make_client(embedder: Embedder) -> Iterator[ClientFactory]:
     yield start
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
+    """One real `milvus-lite server` on 127.0.0.1 for the session; tests use their own
+    collections on it (`tests.milvus.collection_name`)."""
+    server = MilvusServer(tmp_path_factory.mktemp("milvus") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus_seed_collection(
+    milvus_server: MilvusServer,
+    embedder: Embedder,
+    index_config: IndexConfig,
+    seed_documents: list[Document],
+) -> str:
+    """The seed corpus indexed once into a Milvus collection; tests must not change it."""
+    name = collection_name()
+    config = replace(
+        index_config, backend="milvus", milvus=MilvusConfig(uri=milvus_server.uri, collection=name)
+    )
+    index = NewsIndex.open(config, embedder)
+    index.upsert(seed_documents)
+    index.close()
+    return name
