@@ -179,3 +179,14 @@ def test_an_unreachable_milvus_stops_start_up_naming_the_setting(
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "store_unavailable"
         assert "BYLINE_MILVUS_URI" in response.json()["error"]["message"]
+
+
+def test_who_said_what_on_either_backend(seeded: TestClient) -> None:
+    body = seeded.get("/statements", params={"speaker": "Zakharova", "q": "peace talks"}).json()
+    assert body["speaker"]["name"] == "Maria Zakharova"
+    assert body["results"]
+    for result in body["results"]:
+        text = seeded.get(f"/documents/{result['doc_id']}").json()["text"]
+        assert text[result["char_start"] : result["char_end"]] == result["quote"]
+    asked = seeded.post("/ask", json={"question": "Who is Yuri Ushakov?"}).json()
+    assert asked["answer"] == "Yuri Ushakov: Kremlin adviser [1]"
