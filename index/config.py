@@ -109,7 +109,7 @@ class IndexConfig:
             if self.milvus is None:
                 raise ValueError("backend 'milvus' needs a MilvusConfig (BYLINE_MILVUS_URI)")
             try:
-                milvus = importlib.import_module("index.milvus_archive")
+                milvus = importlib.import_module("index.milvus_view")
             except ModuleNotFoundError as exc:
                 raise IndexConfigError(
                     f"BYLINE_STORE=milvus: the Milvus backend is not available here ({exc}); "

@@ -35,16 +35,17 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pymilvus  # noqa: F401 -- absent where Milvus is not installed: config.py says so
 
 from index.archive import (
     ArchiveInfo,
+    ArchiveView,
     CompactionReport,
     NewVersion,
     Passage,
@@ -60,9 +61,6 @@ from index.errors import (
     StoreUnavailableError,
 )
 from index.keywords import Analyzer, Bm25Params
-
-if TYPE_CHECKING:
-    from index.milvus_view import MilvusView
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +159,6 @@ class _Names:
         return [self.passages, self.versions, self.documents, self.meta]
 
 
-def open_milvus_archive(config: MilvusConfig, dimension: int) -> MilvusArchive:
-    """The Milvus archive described by `config` (collections created if there are none)."""
-    return MilvusArchive(config, dimension)
-
-
 def drop_milvus_archive(config: MilvusConfig) -> None:
     """Drop the archive's collections (what `byline index --rebuild` starts from)."""
     client = _connect(config)
@@ -245,7 +238,15 @@ class MilvusArchive:
 
     kind = "milvus"
 
-    def __init__(self, config: MilvusConfig, dimension: int) -> None:
+    def __init__(
+        self,
+        config: MilvusConfig,
+        dimension: int,
+        make_view: Callable[[MilvusArchive], ArchiveView],
+    ) -> None:
+        """`make_view` is index/milvus_view.py's, which reads through this archive (the view
+        module imports this one, never the reverse)."""
+        self._make_view = make_view
         self.config = config
         self.dimension = dimension
         self.names = _Names.of(config.collection)
@@ -271,10 +272,8 @@ class MilvusArchive:
     def info(self) -> ArchiveInfo | None:
         return self._info
 
-    def view(self) -> MilvusView:
-        from index.milvus_view import MilvusView
-
-        return MilvusView(self)
+    def view(self) -> ArchiveView:
+        return self._make_view(self)
 
     def write(
         self, info: ArchiveInfo, versions: Sequence[NewVersion], deletions: Sequence[str] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +23,19 @@ from index.archive import (
     SearchFilter,
     Vectors,
 )
+from index.config import MilvusConfig
 from index.documents import Document
 from index.errors import IndexCorruptError
 from index.fusion import Fusion, Mode, fuse
-from index.milvus_archive import PASSAGE_FIELDS, casefold, ints, passage_of, quote, strings
-
-if TYPE_CHECKING:
-    from index.milvus_archive import MilvusArchive
+from index.milvus_archive import (
+    PASSAGE_FIELDS,
+    MilvusArchive,
+    casefold,
+    ints,
+    passage_of,
+    quote,
+    strings,
+)
 
 _SEARCH_ATTEMPTS = 3
 """Searches of one query when replacements keep landing between search and check."""
@@ -348,3 +354,8 @@ class MilvusView:
                 output_fields=["key"],
             )
         return bool(found and found[0])
+
+
+def open_milvus_archive(config: MilvusConfig, dimension: int) -> MilvusArchive:
+    """The Milvus archive described by `config` (collections created if there are none)."""
+    return MilvusArchive(config, dimension, MilvusView)

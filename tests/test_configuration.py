@@ -102,6 +102,7 @@ def test_a_storage_backend_not_built_here_is_refused_in_words(
     # As in the Docker image, which has no Milvus client.
     monkeypatch.setitem(sys.modules, "pymilvus", None)
     monkeypatch.delitem(sys.modules, "index.milvus_archive", raising=False)
+    monkeypatch.delitem(sys.modules, "index.milvus_view", raising=False)
     config = IndexConfig(
         index_dir=tmp_path, backend="milvus", milvus=MilvusConfig(uri=str(tmp_path / "m.db"))
     )
