@@ -31,7 +31,6 @@ from index.embedding import Precision, Vectors, resolve_model
 from index.errors import ModelLoadError
 
 if TYPE_CHECKING:
-    import onnx
     import onnxruntime
     from tokenizers import Tokenizer
 
@@ -76,8 +75,10 @@ QUANTIZATION_RECIPE = 2
 """Bump when `_quantize` changes: it names the int8 file and the precision an index records,
 so an export or an index of an earlier recipe is never reused as if it were this one."""
 
-LOSSLESS_INT8: frozenset[Int8Variant] = frozenset({"vnni"})
-"""Where int8 was measured within 0.002 nDCG@10 of fp32 on SciFact, so `auto` picks it."""
+LOSSLESS_INT8: frozenset[Int8Variant] = frozenset()
+"""CPU kinds where int8 was measured within 0.002 nDCG@10 of fp32 on SciFact test, dense and
+hybrid, so that `auto` picks it there. None yet: recipe 2 on AVX-512 VNNI is lossless dense
+(+0.0005) but loses 0.0063 hybrid (README, "Speed and memory")."""
 
 
 def detect_int8_variant(cpuinfo: str, machine: str) -> Int8Variant:
@@ -99,9 +100,11 @@ def int8_variant(cpuinfo: Path = Path("/proc/cpuinfo")) -> Int8Variant:
     return detect_int8_variant(text, platform.machine())
 
 
-def auto_precision(variant: Int8Variant) -> Precision:
+def auto_precision(
+    variant: Int8Variant, lossless: frozenset[Int8Variant] = LOSSLESS_INT8
+) -> Precision:
     """What `BYLINE_EMBED_PRECISION=auto` means on a CPU of this kind."""
-    return "int8" if variant in LOSSLESS_INT8 else "fp32"
+    return "int8" if variant in lossless else "fp32"
 
 
 def precision_tag(precision: Precision) -> str:
@@ -239,15 +242,9 @@ def _quantize(fp32: Path, target: Path, variant: Int8Variant) -> None:
             weight_type=weight_type,
             per_channel=True,
             reduce_range=False,
-            nodes_to_exclude=_kept_in_fp32(onnx.load(str(prepared), load_external_data=False)),
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.replace(staged, target)
-
-
-def _kept_in_fp32(model: onnx.ModelProto) -> list[str]:
-    """The MatMuls left in fp32: none so far."""
-    return []
 
 
 class OnnxEmbedder:

@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     )
     embed_precision: Literal["auto", "fp32", "int8"] = Field(
         "auto",
-        description="onnx only: fp32, int8 (faster), or auto: the existing index's precision, "
-        "else int8 on CPUs where it is measured lossless (AVX-512 VNNI) and fp32 elsewhere.",
+        description="onnx only: fp32, int8 (faster, slightly less accurate), or auto: the "
+        "existing index's precision, else int8 where measured lossless (no CPU yet), else fp32.",
     )
     embed_threads: int = Field(
         0, ge=0, le=256, description="onnx only: threads per model call; 0 means one per core."
@@ -217,12 +217,12 @@ class Settings(BaseSettings):
             log.info("embedding precision %s: auto, as the index was built", chosen)
             return chosen
         variant = int8_variant()
-        chosen = auto_precision(variant)
+        chosen = auto_precision(variant, LOSSLESS_INT8)
         log.info(
             "embedding precision %s: auto on a CPU of kind %s (int8 where measured lossless: %s)",
             chosen,
             variant,
-            ", ".join(sorted(LOSSLESS_INT8)),
+            ", ".join(sorted(LOSSLESS_INT8)) or "none yet",
         )
         return chosen
 

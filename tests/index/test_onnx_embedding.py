@@ -96,7 +96,7 @@ def test_int8_is_close_to_fp32_and_named_for_this_cpu(
     assert int8_embedder.precision == precision_tag("int8")
     assert int8_embedder.precision == f"int8r{QUANTIZATION_RECIPE}-{int8_variant()}"
     cosines = (int8_embedder.embed(TEXTS) * embedder.embed(TEXTS)).sum(axis=1)
-    assert cosines.min() > 0.9, cosines
+    assert cosines.min() > 0.98, cosines  # 0.9 before per-channel weights
     assert not np.allclose(cosines, 1.0, atol=1e-4)  # it really is another model
 
 
@@ -129,9 +129,10 @@ def test_the_cpu_kind_is_read_from_cpuinfo(tmp_path: Path) -> None:
 
 
 def test_auto_is_int8_only_where_int8_was_measured_lossless() -> None:
-    assert auto_precision("vnni") == "int8"
-    assert auto_precision("avx2") == "fp32"
-    assert auto_precision("arm64") == "fp32"
+    # Measured: no CPU kind yet (recipe 2 loses 0.0063 hybrid nDCG@10 with VNNI).
+    assert {auto_precision(kind) for kind in ("vnni", "avx2", "arm64")} == {"fp32"}
+    assert auto_precision("vnni", frozenset({"vnni"})) == "int8"
+    assert auto_precision("avx2", frozenset({"vnni"})) == "fp32"
 
 
 def test_an_index_of_an_earlier_int8_recipe_is_refused(

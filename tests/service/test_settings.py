@@ -43,9 +43,18 @@ def test_impossible_chunking_is_refused_by_name(monkeypatch: pytest.MonkeyPatch)
         load_settings().chunking(254)
 
 
-@pytest.mark.parametrize(("cpuinfo", "expected"), [(CPUINFO_VNNI, "int8"), (CPUINFO_AVX2, "fp32")])
+@pytest.mark.parametrize(
+    ("cpuinfo", "lossless", "expected"),
+    [
+        (CPUINFO_VNNI, frozenset(), "fp32"),  # as measured so far
+        (CPUINFO_AVX2, frozenset(), "fp32"),
+        (CPUINFO_VNNI, frozenset({"vnni"}), "int8"),  # once a recipe is lossless with VNNI
+        (CPUINFO_AVX2, frozenset({"vnni"}), "fp32"),
+    ],
+)
 def test_auto_precision_follows_the_cpu_and_is_logged(
     cpuinfo: str,
+    lossless: frozenset[str],
     expected: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -54,6 +63,7 @@ def test_auto_precision_follows_the_cpu_and_is_logged(
     faked = tmp_path / "cpuinfo"
     faked.write_text(cpuinfo, encoding="utf-8")
     monkeypatch.setattr(settings_module, "int8_variant", lambda: int8_variant(faked))
+    monkeypatch.setattr(settings_module, "LOSSLESS_INT8", lossless)
     monkeypatch.delenv("BYLINE_EMBED_PRECISION", raising=False)
     settings = load_settings(index_dir=tmp_path / "none")
     assert settings.embed_precision == "auto"
@@ -68,10 +78,11 @@ def test_auto_precision_follows_an_existing_index(
     make_index: IndexFactory,
     seed_documents: list[Document],
 ) -> None:
-    """An index built in fp32 before int8 became the default still opens on a VNNI CPU."""
+    """An index built in fp32 still opens where auto would pick int8 for a new one."""
     faked = tmp_path / "cpuinfo"
     faked.write_text(CPUINFO_VNNI, encoding="utf-8")
     monkeypatch.setattr(settings_module, "int8_variant", lambda: int8_variant(faked))
+    monkeypatch.setattr(settings_module, "LOSSLESS_INT8", frozenset({"vnni"}))
     index = make_index(index_dir=tmp_path / "index")
     index.upsert(seed_documents[:1])
     index.close()
