@@ -174,7 +174,9 @@ def check_compatible(stored: ArchiveInfo, configured: ArchiveInfo, where: str) -
     if stored.model_copy(update=family) == configured.model_copy(
         update={"precision": configured.precision.split("-")[0]}
     ):
-        return  # int8 vectors of different CPUs differ too, but too little to matter
+        # int8 vectors of different CPUs differ too, but too little to matter; the family
+        # ('int8r2' of 'int8r2-vnni') names the quantization recipe, which matters more.
+        return
     rebuild = _rebuild(where)
     check_model(stored, configured.model, where)
     if stored.dimension != configured.dimension:
@@ -182,11 +184,20 @@ def check_compatible(stored: ArchiveInfo, configured: ArchiveInfo, where: str) -
             f"the index in {where} holds {stored.dimension}-dimensional vectors, but the "
             f"configured model makes {configured.dimension}; {rebuild}"
         )
-    if stored.precision.split("-")[0] != configured.precision.split("-")[0]:
+    stored_family, configured_family = (
+        info.precision.split("-")[0] for info in (stored, configured)
+    )
+    if stored_family != configured_family:
+        if stored_family.startswith("int8") and configured_family.startswith("int8"):
+            raise IndexMismatchError(
+                f"the index in {where} holds {stored.precision} embeddings, from another int8 "
+                f"quantization than the {configured.precision} this version makes; {rebuild}"
+            )
+        setting = "int8" if stored_family.startswith("int8") else stored_family
         raise IndexMismatchError(
             f"the index in {where} holds {stored.precision} embeddings, but the configured "
             f"embedder makes {configured.precision} ones. Set "
-            f"BYLINE_EMBED_PRECISION={stored.precision.split('-')[0]} to use it, or {rebuild}"
+            f"BYLINE_EMBED_PRECISION={setting} to use it, or {rebuild}"
         )
     differing = {
         name: (getattr(stored, name), getattr(configured, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,10 +14,14 @@ from index.chunking import ChunkingParams
 from index.config import Backend as StoreBackend
 from index.config import IndexConfig, MilvusConfig, SearchOptions
 from index.embedding import DEFAULT_MODEL, Backend, Embedder, Precision
+from index.errors import BylineError
 from index.fusion import Fusion, FusionMethod, Mode
 from index.models import load_embedder
+from index.onnx_embedding import LOSSLESS_INT8, auto_precision, int8_variant
 from index.vectors import StoreKind, StorePolicy
 from index.web import FetchPolicy
+
+log = logging.getLogger(__name__)
 
 ENV_PREFIX = "BYLINE_"
 _CHUNKING = ChunkingParams()
@@ -47,9 +52,10 @@ class Settings(BaseSettings):
         "onnx",
         description="Embedding runtime: onnx (default; exported once, no torch to serve) or torch.",
     )
-    embed_precision: Precision = Field(
-        "fp32",
-        description="onnx only: fp32, or int8 (faster, slightly less accurate; see README).",
+    embed_precision: Literal["auto", "fp32", "int8"] = Field(
+        "auto",
+        description="onnx only: fp32, int8 (faster, slightly less accurate), or auto: the "
+        "existing index's precision, else int8 where measured lossless (no CPU yet), else fp32.",
     )
     embed_threads: int = Field(
         0, ge=0, le=256, description="onnx only: threads per model call; 0 means one per core."
@@ -192,7 +198,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _precision_needs_onnx(self) -> Settings:
-        if self.embed_precision != "fp32" and self.embed_backend != "onnx":
+        if self.embed_precision == "int8" and self.embed_backend != "onnx":
             raise ValueError(
                 f"BYLINE_EMBED_PRECISION={self.embed_precision} needs BYLINE_EMBED_BACKEND=onnx"
             )
@@ -207,12 +213,38 @@ class Settings(BaseSettings):
             )
         return self
 
+    def precision(self) -> Precision:
+        """The embedding precision to load: `auto` resolved, the choice logged."""
+        if self.embed_precision != "auto":
+            return self.embed_precision
+        if self.embed_backend != "onnx":
+            return "fp32"
+        try:
+            stored = self.index_config().stored_info()
+        except BylineError:
+            stored = None  # opening the index reports it
+        if stored is not None:
+            # An index serves only queries of its own precision: follow it, so that an index
+            # built before int8 became the default keeps working.
+            chosen: Precision = "fp32" if stored.precision == "fp32" else "int8"
+            log.info("embedding precision %s: auto, as the index was built", chosen)
+            return chosen
+        variant = int8_variant()
+        chosen = auto_precision(variant, LOSSLESS_INT8)
+        log.info(
+            "embedding precision %s: auto on a CPU of kind %s (int8 where measured lossless: %s)",
+            chosen,
+            variant,
+            ", ".join(sorted(LOSSLESS_INT8)) or "none yet",
+        )
+        return chosen
+
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe (loads or exports the model: seconds)."""
         return load_embedder(
             self.model,
             backend=self.embed_backend,
-            precision=self.embed_precision,
+            precision=self.precision(),
             cache_dir=self.model_cache,
             batch_size=self.batch_size,
             threads=self.embed_threads,

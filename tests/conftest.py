@@ -28,11 +28,15 @@ SEEDS = ROOT / "seeds"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One ONNX export per test run, shared with the `byline` processes the tests start."""
+    """One ONNX export per test run, and fp32, shared with the `byline` processes the tests
+    start."""
     if "BYLINE_MODEL_CACHE" not in os.environ:
         cache = Path(tempfile.mkdtemp(prefix="byline-test-models-"))
         os.environ["BYLINE_MODEL_CACHE"] = str(cache)
         config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    # fp32 whatever the CPU: the tests compare vectors with sentence-transformers' and hold
+    # quality floors measured in fp32. `auto` has its own tests (tests/service/test_settings.py).
+    os.environ.setdefault("BYLINE_EMBED_PRECISION", "fp32")
 
 
 @pytest.fixture(scope="session")
