@@ -63,23 +63,10 @@ class MilvusView:
             return self.archive.count(self.names.passages, expr)
 
     def _filter(self, search_filter: SearchFilter | None) -> str:
-        clauses = []
+        """Passages in scope, without the versions being retired."""
         retiring = self.archive.retiring()
-        if retiring:
-            clauses.append(f"version not in {ints(retiring)}")
-        if search_filter is not None:
-            if search_filter.dated:
-                clauses.append("dated == true")
-            if search_filter.published_after is not None:
-                clauses.append(f"published >= {int(search_filter.published_after)}")
-            if search_filter.published_before is not None:
-                clauses.append(f"published < {int(search_filter.published_before)}")
-            if search_filter.publishers:
-                names = {casefold(p) for p in search_filter.publishers}
-                clauses.append(f"publisher in {strings(names)}")
-            if search_filter.doc_ids:
-                clauses.append(f"doc_id in {strings(search_filter.doc_ids)}")
-        return " and ".join(f"({c})" for c in clauses)
+        clauses = [f"version not in {ints(retiring)}"] if retiring else []
+        return _where([*clauses, *_scope(search_filter)])
 
     def search(
         self,
@@ -263,20 +250,7 @@ class MilvusView:
         return IndexedDocument(document, passages)
 
     def _heads_where(self, search_filter: SearchFilter | None) -> str:
-        clauses = []
-        if search_filter is not None:
-            if search_filter.dated:
-                clauses.append("dated == true")
-            if search_filter.published_after is not None:
-                clauses.append(f"published >= {int(search_filter.published_after)}")
-            if search_filter.published_before is not None:
-                clauses.append(f"published < {int(search_filter.published_before)}")
-            if search_filter.publishers:
-                names = {casefold(p) for p in search_filter.publishers}
-                clauses.append(f"publisher in {strings(names)}")
-            if search_filter.doc_ids:
-                clauses.append(f"doc_id in {strings(search_filter.doc_ids)}")
-        return " and ".join(f"({c})" for c in clauses)
+        return _where(_scope(search_filter))
 
     def documents(
         self,
@@ -354,6 +328,29 @@ class MilvusView:
                 output_fields=["key"],
             )
         return bool(found and found[0])
+
+
+def _scope(search_filter: SearchFilter | None) -> list[str]:
+    """A search filter as Milvus filter clauses; every user value is escaped (`quote`)."""
+    if search_filter is None:
+        return []
+    clauses = []
+    if search_filter.dated:
+        clauses.append("dated == true")
+    if search_filter.published_after is not None:
+        clauses.append(f"published >= {int(search_filter.published_after)}")
+    if search_filter.published_before is not None:
+        clauses.append(f"published < {int(search_filter.published_before)}")
+    if search_filter.publishers:
+        names = {casefold(p) for p in search_filter.publishers}
+        clauses.append(f"publisher in {strings(names)}")
+    if search_filter.doc_ids:
+        clauses.append(f"doc_id in {strings(search_filter.doc_ids)}")
+    return clauses
+
+
+def _where(clauses: list[str]) -> str:
+    return " and ".join(f"({c})" for c in clauses)
 
 
 def open_milvus_archive(config: MilvusConfig, dimension: int) -> MilvusArchive:
