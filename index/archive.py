@@ -263,6 +263,10 @@ class ArchiveView(Protocol):
         """How many current documents have no publication date."""
         ...
 
+    def checksums(self) -> dict[str, str]:
+        """Every current document's id and text checksum (sha256), without their texts."""
+        ...
+
     def with_checksum(self, checksum: str) -> str | None:
         """The id of a current document with exactly this text (sha256), if any: the same
         article reached by another URL."""

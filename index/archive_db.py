@@ -281,6 +281,12 @@ class Reader:
             .fetchone()[0]
         )
 
+    def read_checksums(self, seq: int) -> dict[str, str]:
+        rows = self._connection().execute(
+            f"SELECT doc_id, checksum FROM documents WHERE {_LIVE_AT}", {"seq": seq}
+        )
+        return {str(doc_id): str(checksum) for doc_id, checksum in rows}
+
     def find_checksum(self, seq: int, checksum: str) -> str | None:
         row = (
             self._connection()

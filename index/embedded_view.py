@@ -94,6 +94,9 @@ class EmbeddedView:
     def undated_documents(self) -> int:
         return self.reader.count_undated(self.seq)
 
+    def checksums(self) -> dict[str, str]:
+        return self.reader.read_checksums(self.seq)
+
     def with_checksum(self, checksum: str) -> str | None:
         return self.reader.find_checksum(self.seq, checksum)
 

@@ -285,6 +285,11 @@ class MilvusView:
         with self.archive.engine():
             return self.archive.count(self.names.documents, "dated == false")
 
+    def checksums(self) -> dict[str, str]:
+        with self.archive.engine():
+            heads = self.archive._rows(self.names.documents, "", ["doc_id", "checksum"])
+        return {str(h["doc_id"]): str(h["checksum"]) for h in heads}
+
     def with_checksum(self, checksum: str) -> str | None:
         with self.archive.engine():
             rows = self.archive._rows(

@@ -166,29 +166,24 @@ class StatementStore:
 
     def reconcile(self, view: ArchiveView, page: int = 500) -> int:
         """Bring the store in step with the archive; returns how many documents were
-        extracted again."""
+        extracted again. Checksums are compared first, so an opening that finds the store in
+        step reads no article text."""
         stored = {
             doc_id: (checksum, version)
             for doc_id, checksum, version in self._connection().execute(
                 "SELECT doc_id, checksum, version FROM extracted"
             )
         }
-        current: set[str] = set()
-        stale: list[Document] = []
-        done = 0
-        for offset in range(0, view.document_count, page):
-            documents, _ = view.documents(limit=page, offset=offset)
-            for indexed in documents:
-                document = indexed.document
-                current.add(document.doc_id)
-                if stored.get(document.doc_id) != (document.checksum, EXTRACTOR_VERSION):
-                    stale.append(document)
-            if len(stale) >= page:
-                self.replace(stale)
-                done += len(stale)
-                stale = []
-        self.replace(stale)
-        done += len(stale)
+        current = view.checksums()
+        stale = [
+            doc_id
+            for doc_id, checksum in current.items()
+            if stored.get(doc_id) != (checksum, EXTRACTOR_VERSION)
+        ]
+        for first in range(0, len(stale), page):
+            found = (view.document(doc_id) for doc_id in stale[first : first + page])
+            self.replace([indexed.document for indexed in found if indexed is not None])
+        done = len(stale)
         gone = [doc_id for doc_id in stored if doc_id not in current]
         self.remove(gone)
         if done or gone:
