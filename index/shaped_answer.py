@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
 from index.engine import Hit, NewsIndex
 from index.question_shapes import Question, Shape, holds_answer, parse
-from index.who_said import Said, Statements
+from index.who_said import Said, Statements, passage_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +115,11 @@ class ShapedAnswerer:
         speaker = self.statements.speaker(keys)
         name = speaker.name if speaker else subject
         quotes = []
-        for row, document in described:
-            indexed = self.index.get(document.doc_id)
-            passage = next(
-                (p for p in indexed.passages if p.start <= row.start < p.end), indexed.passages[0]
+        for row, indexed in described:
+            passage = passage_at(indexed, row.start)
+            quotes.append(
+                Quote(indexed.document, passage, row.start, row.end, 1.0, row.speaker_name)
             )
-            quotes.append(Quote(document, passage, row.start, row.end, 1.0, row.speaker_name))
         roles = "; ".join(f"{row.description} [{i}]" for i, (row, _) in enumerate(described, 1))
         return Answer(f"{name}: {roles}", True, 1.0, tuple(quotes), cited=True)
 
@@ -140,7 +139,7 @@ class ShapedAnswerer:
         start, end = said.in_context
         return Quote(
             said.document,
-            said.passage(self.index),
+            said.passage,
             start,
             end,
             said.score,

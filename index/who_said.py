@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.archive import Passage, SearchFilter
+from index.archive import IndexedDocument, Passage, SearchFilter
 from index.caching import CachedEmbedder
 from index.documents import Document
 from index.engine import NewsIndex
@@ -28,9 +28,13 @@ class Said:
     """A statement with the document version it is in, and where else it was carried."""
 
     statement: StoredStatement
-    document: Document
+    indexed: IndexedDocument
     score: float
     also_in: tuple[tuple[StoredStatement, Document], ...] = ()
+
+    @property
+    def document(self) -> Document:
+        return self.indexed.document
 
     @property
     def quote(self) -> str:
@@ -41,11 +45,15 @@ class Said:
         """The sentences that carry the statement with its attribution."""
         return self.statement.sentence_start, self.statement.sentence_end
 
-    def passage(self, index: NewsIndex) -> Passage:
+    @property
+    def passage(self) -> Passage:
         """The passage in which the statement starts (for a citation's passage id)."""
-        passages = index.get(self.document.doc_id).passages
-        start = self.statement.sentence_start
-        return next((p for p in passages if p.start <= start < p.end), passages[0])
+        return passage_at(self.indexed, self.statement.sentence_start)
+
+
+def passage_at(indexed: IndexedDocument, offset: int) -> Passage:
+    """The passage of the document that holds this character (the first if none does)."""
+    return next((p for p in indexed.passages if p.start <= offset < p.end), indexed.passages[0])
 
 
 class Statements:
@@ -84,16 +92,18 @@ class Statements:
     def in_documents(self, doc_ids: Sequence[str]) -> list[Said]:
         return self._current(self.index.statements.in_documents(doc_ids))
 
-    def descriptions(self, keys: Sequence[str]) -> list[tuple[StoredDescription, Document]]:
+    def descriptions(self, keys: Sequence[str]) -> list[tuple[StoredDescription, IndexedDocument]]:
         """The roles the articles give these speakers, one per distinct wording."""
+        rows = self.index.statements.descriptions(keys)
+        current = self._documents([(r.doc_id, r.checksum) for r in rows])
         seen: set[str] = set()
         found = []
-        for row in self.index.statements.descriptions(keys):
-            document = self._document(row.doc_id, row.checksum)
+        for row in rows:
+            indexed = current.get(row.doc_id)
             wording = row.description.casefold()
-            if document is not None and wording not in seen:
+            if indexed is not None and wording not in seen:
                 seen.add(wording)
-                found.append((row, document))
+                found.append((row, indexed))
         return found
 
     def rank(self, said: list[Said], topic: str | None, k: int) -> list[Said]:
@@ -136,7 +146,7 @@ class Statements:
         return [
             Said(
                 said[i].statement,
-                said[i].document,
+                said[i].indexed,
                 float(scores[i]),
                 tuple((said[j].statement, said[j].document) for j in folded[i]),
             )
@@ -144,18 +154,19 @@ class Statements:
         ]
 
     def _current(self, rows: Sequence[StoredStatement]) -> list[Said]:
-        found = []
-        for row in rows:
-            document = self._document(row.doc_id, row.checksum)
-            if document is not None:
-                found.append(Said(row, document, 0.0))
-        return found
+        current = self._documents([(r.doc_id, r.checksum) for r in rows])
+        return [Said(r, current[r.doc_id], 0.0) for r in rows if r.doc_id in current]
 
-    def _document(self, doc_id: str, checksum: str) -> Document | None:
-        indexed = self.index.view().document(doc_id)
-        if indexed is None or indexed.document.checksum != checksum:
-            return None  # replaced or deleted since: the row waits to be reconciled
-        return indexed.document
+    def _documents(self, wanted: Sequence[tuple[str, str]]) -> dict[str, IndexedDocument]:
+        """The rows' documents, each read once from one view; a document replaced or deleted
+        since its rows were extracted is left out (the rows wait to be reconciled)."""
+        view = self.index.view()
+        found = {}
+        for doc_id, checksum in dict(wanted).items():
+            indexed = view.document(doc_id)
+            if indexed is not None and indexed.document.checksum == checksum:
+                found[doc_id] = indexed
+        return found
 
 
 def _nested(outer: StoredStatement, inner: StoredStatement) -> bool:
