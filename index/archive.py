@@ -151,6 +151,7 @@ class CompactionReport:
     bytes_before: int = 0
     bytes_after: int = 0
     seconds: float = 0.0
+    vector_segments_rewritten: int = 0
     notes: list[str] = field(default_factory=list)
 
 

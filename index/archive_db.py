@@ -30,8 +30,10 @@ from index.errors import IndexCorruptError
 
 DATABASE = "archive.sqlite"
 FORMAT = "byline-archive"
-FORMAT_VERSION = 3
-"""3: SQLite + tantivy, written in place. 2 was whole-generation directories (gen-NNNNNN)."""
+FORMAT_VERSION = 4
+"""4: vectors in segment files beside the database (index/vector_files.py). 3 kept them as
+BLOBs in `passages`; 2 was whole-generation directories (gen-NNNNNN). index/migration.py
+moves both forward."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -57,7 +59,8 @@ CREATE TABLE IF NOT EXISTS passages (
     ordinal INTEGER NOT NULL,
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
-    vector BLOB NOT NULL,
+    seg INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
     fingerprint INTEGER NOT NULL,
     added_seq INTEGER NOT NULL,
     deleted_seq INTEGER,
@@ -65,6 +68,7 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages (doc_row);
 CREATE INDEX IF NOT EXISTS passages_added ON passages (added_seq);
+CREATE INDEX IF NOT EXISTS passages_by_seg ON passages (seg, pos);
 CREATE INDEX IF NOT EXISTS passages_dead ON passages (deleted_seq)
     WHERE deleted_seq IS NOT NULL;
 """
@@ -74,15 +78,20 @@ def encode_info(info: ArchiveInfo) -> str:
     return json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, **info.model_dump()})
 
 
-def decode_info(raw: str | None, path: Path) -> ArchiveInfo | None:
-    """The archive's description as stored in `meta`, None for a new archive."""
+MIGRATED_VERSIONS = (3,)
+"""Older formats that `index.migration` moves to this one when the archive is opened."""
+
+
+def decode_info(raw: str | None, path: Path, *, migratable: bool = False) -> ArchiveInfo | None:
+    """The archive's description as stored in `meta`, None for a new archive (`migratable`:
+    also of a format the next opening migrates; the description is the same in both)."""
     if raw is None:
         return None
     try:
         data = json.loads(raw)
         version = data.pop("format_version", None)
         data.pop("format", None)
-        if version != FORMAT_VERSION:
+        if version != FORMAT_VERSION and not (migratable and version in MIGRATED_VERSIONS):
             raise IndexCorruptError(
                 f"{path}: archive format version {version} is not supported (this Byline "
                 f"reads version {FORMAT_VERSION}); rebuild with `byline index --rebuild`"
@@ -105,7 +114,22 @@ def stored_info(directory: Path) -> ArchiveInfo | None:
         raise IndexCorruptError(f"{path}: not a readable archive ({exc})") from exc
     finally:
         db.close()
-    return decode_info(None if row is None else str(row[0]), path)
+    return decode_info(None if row is None else str(row[0]), path, migratable=True)
+
+
+def stored_version(directory: Path) -> int | None:
+    """The format version of the archive in `directory` (None when there is none)."""
+    path = directory / DATABASE
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'info'").fetchone()
+        return None if row is None else int(json.loads(row[0]).get("format_version", 0))
+    except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError, ValueError):
+        return None  # opening the archive says what is wrong with it
+    finally:
+        db.close()
 
 
 _LIVE_AT = "added_seq <= :seq AND (deleted_seq IS NULL OR deleted_seq > :seq)"

@@ -1,30 +1,31 @@
 """The embedded archive: SQLite rows are the truth, vectors live in memory, tantivy does BM25.
 
     index_dir/
-      archive.sqlite     documents, passages (spans, vectors, fingerprints), meta; WAL mode
+      archive.sqlite     documents, passages (spans, fingerprints, where each vector is),
+                         meta; WAL mode
+      vectors/           the passages' vectors, append-only segment files (vector_files.py)
       keywords/          the tantivy index of passage texts, with the last sequence applied
 
-A write is one SQLite transaction (durable when it returns: WAL with synchronous=FULL), then
-one tantivy commit, then a new view published by reference. Every write has a sequence
-number; rows carry the sequence that added and the one that deleted them, so a view of
-sequence S reads exactly the rows live at S, and the keyword index, if a crash left it
-behind, replays the sequences it missed at start-up.
+A write appends its vectors (fsynced), then commits one SQLite transaction naming them
+(durable when it returns: WAL with synchronous=FULL), then one tantivy commit, then
+publishes a new view by reference. Every write has a sequence number; rows carry the
+sequence that added and the one that deleted them, so a view of sequence S reads exactly
+the rows live at S, and the keyword index, if a crash left it behind, replays the sequences
+it missed at start-up (embedded_load.py, with the rest of what opening reads).
 
 Heavy work (training IVF lists, merging new rows into them, compaction) runs on one
-background thread over a snapshot and is published by one reference swap; searches never
-wait for it, and writes wait only for the swap.
+background thread over a snapshot and is published by one reference swap
+(embedded_upkeep.py); searches never wait for it, and writes wait only for the swap.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,14 +49,23 @@ from index.archive_db import (
     transaction,
 )
 from index.documents import published_timestamp
+from index.embedded_load import (
+    catch_up_keywords,
+    load_columns,
+    read_vectors,
+    referenced_segments,
+    saved_centroids,
+)
+from index.embedded_upkeep import CENTROIDS, Upkeep
 from index.embedded_view import EmbeddedView
 from index.errors import DocumentNotFoundError, IndexCorruptError
 from index.files import directory_bytes
 from index.keywords import Bm25Params, KeywordIndex, KeywordPassage
+from index.vector_files import FOLDER as VECTORS
+from index.vector_files import VectorFiles
 from index.vectors import (
     NO_CODE,
     NO_DATE,
-    Columns,
     NewRows,
     RowFilter,
     StorePolicy,
@@ -65,11 +75,6 @@ from index.vectors import (
 log = logging.getLogger(__name__)
 
 KEYWORDS = "keywords"
-CENTROIDS = "ivf-centroids.npy"
-"""The trained IVF centroids; each passage's list is in `passages.list_no`. Written after
-the lists, so a crash between the two leaves no file and the next start trains again."""
-_LIST_BATCH = 20_000
-_LOAD_BATCH = 20_000
 
 
 def remove_archive(directory: Path) -> None:
@@ -79,14 +84,10 @@ def remove_archive(directory: Path) -> None:
     for path in [directory / DATABASE, *directory.glob(f"{DATABASE}-*"), directory / CENTROIDS]:
         path.unlink(missing_ok=True)
     shutil.rmtree(directory / KEYWORDS, ignore_errors=True)
+    shutil.rmtree(directory / VECTORS, ignore_errors=True)
 
 
-_COMPACT_WHEN_DEAD = 0.15
-"""Compact when deleted passages exceed this share of the live ones: disk stays within
-1.3x of the live data (SQLite's freed pages are returned by incremental vacuum)."""
-
-
-class EmbeddedArchive:
+class EmbeddedArchive(Upkeep):
     """The `Archive` in one directory on this machine (see the module docstring)."""
 
     kind = "embedded"
@@ -115,6 +116,8 @@ class EmbeddedArchive:
                 f"backup, or rebuild it with `byline index --rebuild --index-dir {directory}`"
             ) from exc
         self.reader = Reader(self._path)
+        self._vectors = VectorFiles(directory, dimension)
+        self._vectors.open(referenced_segments(self._writer))
         self._write_lock = threading.Lock()
         self._closed = False
         # Heavy upkeep (IVF training, merging, compaction) one at a time: each renumbers or
@@ -127,7 +130,7 @@ class EmbeddedArchive:
         self._seq = int(self._meta("seq") or 0)
         self._next_key = self._max_key() + 1
         self._keywords = KeywordIndex(directory / KEYWORDS, bm25 or Bm25Params())
-        self._catch_up_keywords()
+        catch_up_keywords(self._writer, self._keywords, self._seq)
         self._view = self._load_view()
         # Upkeep requests: writes ask (`_requested += 1`), the worker records the request it
         # last finished (`_completed`); wait_idle waits for the worker to catch up.
@@ -160,8 +163,26 @@ class EmbeddedArchive:
             documents = self._view.document_count
             with transaction(self._writer) as db:
                 self._store_info(db, info)
-                for version in versions:
-                    replaced = self._insert(db, seq, version, added, new_rows)
+                prepared = [self._prepare(db, version) for version in versions]
+                matrices = [vectors for _, vectors, _ in prepared]
+                segment, positions = self._vectors.append(
+                    np.concatenate(matrices)
+                    if matrices
+                    else np.zeros((0, self.dimension), np.float32)
+                )
+                first = 0
+                for version, (old, vectors, fingerprints) in zip(versions, prepared, strict=True):
+                    where = positions[first : first + len(vectors)]
+                    first += len(vectors)
+                    replaced = self._insert(
+                        db,
+                        seq,
+                        version,
+                        old,
+                        (vectors, fingerprints, segment, where),
+                        added,
+                        new_rows,
+                    )
                     documents += 0 if replaced is not None else 1
                     removed += replaced or []
                 for doc_id in deletions:
@@ -200,49 +221,48 @@ class EmbeddedArchive:
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             self._writer.close()
 
-    def wait_idle(self, timeout: float = 120) -> bool:
-        """Block until background upkeep has caught up with every write so far (for tests
-        and benchmarks); False on time-out."""
-        if self._worker is None:
-            return True  # no background upkeep: nothing to wait for
-        with self._upkeep_state:
-            target = self._requested
-            return self._upkeep_state.wait_for(lambda: self._completed >= target, timeout)
-
-    def _request_upkeep(self) -> None:
-        with self._upkeep_state:
-            self._requested += 1
-            self._upkeep_state.notify_all()
-
     # -- writing ------------------------------------------------------------------------
+
+    def _prepare(
+        self, db: sqlite3.Connection, version: NewVersion
+    ) -> tuple[int | None, Vectors, Keys]:
+        """The row of the version this one replaces, and this one's vectors and fingerprints
+        (a metadata-only change keeps the stored ones)."""
+        document = version.document
+        old = self._current_row(db, document.doc_id)
+        vectors, fingerprints = version.vectors, version.fingerprints
+        if old is not None and vectors is None:
+            stored = db.execute(
+                "SELECT seg, pos, fingerprint FROM passages WHERE doc_row = ? ORDER BY ordinal",
+                (old,),
+            ).fetchall()
+            vectors = read_vectors(
+                self._vectors,
+                np.array([r[0] for r in stored], np.int64),
+                np.array([r[1] for r in stored]),
+            )
+            fingerprints = np.array([r[2] for r in stored], np.int64)
+        if vectors is None or len(vectors) != len(version.spans):
+            raise ValueError(
+                f"{document.doc_id}: vectors do not match its {len(version.spans)} passages"
+            )
+        return old, np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(fingerprints)
 
     def _insert(
         self,
         db: sqlite3.Connection,
         seq: int,
         version: NewVersion,
+        old: int | None,
+        stored: tuple[Vectors, Keys, int, Keys],
         added: list[KeywordPassage],
         new_rows: list[NewRows],
     ) -> list[int] | None:
-        """Store one version; the keys of the passages it replaces (None for a new id)."""
+        """Store one version whose vectors are at (segment, positions); the keys of the
+        passages it replaces (None for a new id)."""
         document = version.document
-        old = self._current_row(db, document.doc_id)
-        removed: list[int] | None = None
-        vectors = version.vectors
-        fingerprints = version.fingerprints
-        if old is not None:
-            if vectors is None:
-                stored = db.execute(
-                    "SELECT vector, fingerprint FROM passages WHERE doc_row = ? ORDER BY ordinal",
-                    (old,),
-                ).fetchall()
-                vectors = _vectors([r[0] for r in stored], self.dimension)
-                fingerprints = np.array([r[1] for r in stored], np.int64)
-            removed = self._retire(db, seq, old)
-        if vectors is None or len(vectors) != len(version.spans):
-            raise ValueError(
-                f"{document.doc_id}: vectors do not match its {len(version.spans)} passages"
-            )
+        matrix, fingerprints, segment, positions = stored
+        removed = None if old is None else self._retire(db, seq, old)
         published = published_timestamp(document.published)
         cursor = db.execute(
             "INSERT INTO documents (doc_id, text, checksum, title, publisher, publisher_key, url,"
@@ -264,14 +284,13 @@ class EmbeddedArchive:
         first = self._next_key
         keys = np.arange(first, first + len(version.spans), dtype=np.int64)
         self._next_key += len(version.spans)
-        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         db.executemany(
-            "INSERT INTO passages (key, doc_row, ordinal, char_start, char_end, vector, "
-            "fingerprint, added_seq) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO passages (key, doc_row, ordinal, char_start, char_end, seg, pos, "
+            "fingerprint, added_seq) VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (int(key), doc_row, ordinal, start, end, matrix[ordinal].tobytes(), int(fp), seq)
-                for ordinal, (key, (start, end), fp) in enumerate(
-                    zip(keys, version.spans, fingerprints, strict=True)
+                (int(key), doc_row, ordinal, start, end, segment, int(pos), int(fp), seq)
+                for ordinal, (key, (start, end), pos, fp) in enumerate(
+                    zip(keys, version.spans, positions, fingerprints, strict=True)
                 )
             ],
         )
@@ -371,232 +390,28 @@ class EmbeddedArchive:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
-    def _catch_up_keywords(self) -> None:
-        """Replay into the keyword index the writes a crash kept from it."""
-        applied = self._keywords.applied_seq
-        if applied == self._seq:
-            return
-        if applied > self._seq:
-            log.warning(
-                "keyword index is ahead of the database (%d > %d): rebuilding it",
-                applied,
-                self._seq,
-            )
-            self._keywords.clear()
-            applied = 0
-        started = time.perf_counter()
-        removed = [
-            int(r[0])
-            for r in self._writer.execute(
-                "SELECT key FROM passages WHERE deleted_seq > ? AND added_seq <= ?",
-                (applied, applied),
-            )
-        ]
-        added = [
-            KeywordPassage(int(key), doc_id, text[start:end], ts, pub)
-            for key, doc_id, text, start, end, ts, pub in self._writer.execute(
-                "SELECT p.key, d.doc_id, d.text, p.char_start, p.char_end, d.published_ts, "
-                "d.publisher_key FROM passages p JOIN documents d ON d.row = p.doc_row "
-                "WHERE p.added_seq > ? AND p.deleted_seq IS NULL ORDER BY p.key",
-                (applied,),
-            )
-        ]
-        self._keywords.apply(self._seq, removed, added)
-        log.info(
-            "keyword index caught up from sequence %d to %d: %d passages added, %d removed "
-            "[%.1f s]",
-            applied,
-            self._seq,
-            len(added),
-            len(removed),
-            time.perf_counter() - started,
-        )
-
     def _load_view(self) -> EmbeddedView:
         """Every live passage's vector and filter columns into memory (no re-embedding)."""
-        count = int(
-            self._writer.execute(
-                "SELECT COUNT(*) FROM passages WHERE deleted_seq IS NULL"
-            ).fetchone()[0]
+        columns, documents = load_columns(
+            self._writer, self._vectors, self._publisher_code, self._doc_code
         )
-        columns = Columns.empty(count, self.dimension)
-        cursor = self._writer.execute(
-            "SELECT p.key, p.vector, p.fingerprint, d.published_ts, d.publisher, d.doc_id, "
-            "p.list_no FROM passages p JOIN documents d ON d.row = p.doc_row "
-            "WHERE p.deleted_seq IS NULL ORDER BY p.key"
-        )
-        # In batches straight into the arrays: a million rows at once would hold every
-        # vector three times (rows, joined bytes, array) on the way.
-        filled = 0
-        while batch := cursor.fetchmany(_LOAD_BATCH):
-            end = filled + len(batch)
-            if end > count:
-                raise IndexCorruptError(f"{self._path}: passages changed while loading")
-            part = slice(filled, end)
-            columns.keys[part] = [r[0] for r in batch]
-            columns.vectors[part] = _vectors([r[1] for r in batch], self.dimension)
-            columns.fingerprints[part] = [r[2] for r in batch]
-            columns.published[part] = [NO_DATE if r[3] is None else r[3] for r in batch]
-            columns.publishers[part] = [self._publisher_code(r[4]) for r in batch]
-            columns.docs[part] = [self._doc_code(r[5]) for r in batch]
-            columns.lists[part] = [-1 if r[6] is None else r[6] for r in batch]
-            filled = end
-        snapshot = VectorSnapshot(
-            columns, filled, np.ones(filled, np.bool_), filled, nprobe=self.policy.nprobe
-        )
-        centroids = self._saved_centroids()
-        if centroids is not None and self.policy.kind != "flat" and count:
+        n = columns.capacity
+        snapshot = VectorSnapshot(columns, n, np.ones(n, np.bool_), n, nprobe=self.policy.nprobe)
+        centroids = saved_centroids(self.directory / CENTROIDS, self.dimension)
+        if centroids is not None and self.policy.kind != "flat" and n:
             started = time.perf_counter()
             snapshot = snapshot.with_centroids(centroids)
             log.info(
                 "vector index: IVF with %d saved lists over %d passages [%.1f s]",
                 len(centroids),
-                count,
+                n,
                 time.perf_counter() - started,
             )
-        documents = int(
-            self._writer.execute(
-                "SELECT COUNT(*) FROM documents WHERE deleted_seq IS NULL"
-            ).fetchone()[0]
-        )
         view = EmbeddedView(
             self.reader, self.row_filter, self._seq, snapshot, self._keywords.searcher(), documents
         )
         self._views.add(view)
         return view
-
-    # -- upkeep (the background thread) -------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            with self._upkeep_state:
-                self._upkeep_state.wait_for(lambda: self._requested > self._completed)
-                target = self._requested
-            if self._stop.is_set():
-                return
-            try:
-                with self._upkeep_lock:
-                    self._upkeep()
-            except Exception:
-                log.exception("archive upkeep failed; it will be tried again after the next write")
-            finally:
-                with self._upkeep_state:
-                    self._completed = target
-                    self._upkeep_state.notify_all()
-
-    def _upkeep(self) -> None:
-        snapshot = self._view.snapshot
-        if snapshot.ivf is None and self.policy.wants_ivf(snapshot.live_count):
-            started = time.perf_counter()
-            trained = snapshot.with_ivf(self.policy)
-            self._swap_in(trained, snapshot)
-            self._save_ivf(trained)
-            log.info(
-                "vector index: IVF with %d lists over %d passages [%.1f s]",
-                trained.ivf.nlist,
-                trained.n,
-                time.perf_counter() - started,
-            )
-        elif snapshot.tail_rows >= self.policy.merge_rows:
-            merged = snapshot.merged()
-            with self._write_lock:
-                latest = self._view.snapshot
-                self._publish(_replace_ivf(latest, merged), self._view.document_count)
-            self._save_lists(merged, snapshot.ivf_rows)
-        dead = self._dead_passages()
-        if dead > _COMPACT_WHEN_DEAD * max(1, self._view.passage_count):
-            self._compact()
-
-    def _saved_centroids(self) -> Vectors | None:
-        path = self.directory / CENTROIDS
-        if not path.exists():
-            return None
-        try:
-            centroids = np.load(path)
-        except (OSError, ValueError) as exc:
-            log.warning("%s unreadable (%s): the IVF lists are trained again", path, exc)
-            return None
-        if centroids.ndim != 2 or centroids.shape[1] != self.dimension:
-            log.warning("%s does not fit the archive: the IVF lists are trained again", path)
-            return None
-        return np.ascontiguousarray(centroids, dtype=np.float32)
-
-    def _save_ivf(self, trained: VectorSnapshot) -> None:
-        """Each passage's list, then the centroids: a restart rebuilds the IVF index from
-        them in seconds instead of training it again."""
-        self._save_lists(trained, 0)
-        path = self.directory / CENTROIDS
-        partial = path.with_suffix(".partial")
-        with partial.open("wb") as f:
-            np.save(f, trained.centroids())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-
-    def _save_lists(self, snapshot: VectorSnapshot, start: int) -> None:
-        """`passages.list_no` of rows `[start, n)`, a batch per transaction so that writes
-        wait at most one batch."""
-        keys = snapshot.columns.keys[start : snapshot.n].tolist()
-        lists = snapshot.columns.lists[start : snapshot.n].tolist()
-        for first in range(0, len(keys), _LIST_BATCH):
-            pairs = zip(
-                lists[first : first + _LIST_BATCH], keys[first : first + _LIST_BATCH], strict=True
-            )
-            with self._write_lock, transaction(self._writer) as db:
-                db.executemany("UPDATE passages SET list_no = ? WHERE key = ?", pairs)
-
-    def _swap_in(self, computed: VectorSnapshot, base: VectorSnapshot) -> None:
-        """Publish a snapshot computed from `base` beside searches, with the writes since."""
-        with self._write_lock:
-            self._publish(computed.rebased(base, self._view.snapshot), self._view.document_count)
-
-    def _dead_passages(self) -> int:
-        with self._write_lock:
-            row = self._writer.execute(
-                "SELECT COUNT(*) FROM passages WHERE deleted_seq IS NOT NULL"
-            )
-            return int(row.fetchone()[0])
-
-    def _compact(self) -> CompactionReport:
-        started = time.perf_counter()
-        report = CompactionReport(bytes_before=self.disk_bytes())
-        # Rows some view still reads, or the keyword index still holds, stay for now.
-        oldest = min([v.seq for v in list(self._views)] + [self._keywords.applied_seq, self._seq])
-        while True:
-            with self._write_lock, transaction(self._writer) as db:
-                keys = [
-                    r[0]
-                    for r in db.execute(
-                        "SELECT key FROM passages WHERE deleted_seq <= ? LIMIT 5000", (oldest,)
-                    )
-                ]
-                db.executemany("DELETE FROM passages WHERE key = ?", [(k,) for k in keys])
-                report.passages_removed += len(keys)
-                if not keys:
-                    gone = db.execute(
-                        "DELETE FROM documents WHERE deleted_seq <= ? AND row NOT IN "
-                        "(SELECT doc_row FROM passages)",
-                        (oldest,),
-                    )
-                    report.documents_removed = gone.rowcount
-                    break
-        with self._write_lock:  # the writer's connection: one thread at a time
-            self._writer.execute("PRAGMA incremental_vacuum").fetchall()
-            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        snapshot = self._view.snapshot
-        if snapshot.dead_rows:
-            self._swap_in(snapshot.compacted(), snapshot)
-        report.bytes_after = self.disk_bytes()
-        report.seconds = time.perf_counter() - started
-        log.info(
-            "compacted: %d passages and %d document versions removed, %d -> %d bytes [%.1f s]",
-            report.passages_removed,
-            report.documents_removed,
-            report.bytes_before,
-            report.bytes_after,
-            report.seconds,
-        )
-        return report
 
 
 def _casefold(name: str | None) -> str | None:
@@ -605,17 +420,6 @@ def _casefold(name: str | None) -> str | None:
 
 def _keys(values: Sequence[int]) -> Keys:
     return np.asarray(values, dtype=np.int64)
-
-
-def _vectors(blobs: Sequence[bytes], dimension: int) -> Vectors:
-    if not blobs:
-        return np.zeros((0, dimension), np.float32)
-    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
-    if matrix.size != len(blobs) * dimension:
-        raise IndexCorruptError(
-            f"stored vectors are not {dimension}-dimensional; rebuild the index"
-        )
-    return matrix.reshape(len(blobs), dimension)
 
 
 def _concat(parts: Sequence[NewRows], dimension: int) -> NewRows:
@@ -632,9 +436,3 @@ def _concat(parts: Sequence[NewRows], dimension: int) -> NewRows:
     return NewRows(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in NewRows.__dataclass_fields__)
     )
-
-
-def _replace_ivf(latest: VectorSnapshot, merged: VectorSnapshot) -> VectorSnapshot:
-    """The latest snapshot searching through `merged`'s IVF index (rows are never renumbered
-    between the two: only compaction does that, and it runs on the same thread)."""
-    return replace(latest, ivf=merged.ivf, ivf_rows=merged.ivf_rows)

@@ -1,4 +1,5 @@
-"""Moving an index from format 2 (whole generations rewritten on every save) to the archive.
+"""Moving an index from format 2 (whole generations rewritten on every save) to the archive;
+format 3 archives are moved on by index/migration_vectors.py.
 
 Format 2 kept `CURRENT` naming a directory `gen-NNNNNN/` with `manifest.json`,
 `documents.jsonl` (text, metadata and passage spans) and `vectors.faiss` (vectors keyed by a
@@ -21,12 +22,14 @@ import faiss
 import numpy as np
 
 from index.archive import ArchiveInfo, NewVersion, check_compatible
+from index.archive_db import MIGRATED_VERSIONS, stored_info, stored_version
 from index.cleaning import CLEANING_VERSION, fingerprint
 from index.config import IndexConfig
 from index.documents import Document
 from index.embedded import EmbeddedArchive, remove_archive
 from index.embedding import Embedder
 from index.errors import IndexCorruptError
+from index.migration_vectors import migrate_format_3
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +49,15 @@ def remove_format_2(directory: Path) -> None:
 
 
 def migrate_if_needed(config: IndexConfig, embedder: Embedder) -> bool:
-    """Migrate a format-2 index in `config.index_dir`; True if one was migrated."""
+    """Migrate a format-2 or format-3 index in `config.index_dir`; True if one was."""
     directory = config.index_dir
     pointer = directory / _CURRENT
     if not pointer.is_file():
-        return False
+        stored = stored_info(directory) if stored_version(directory) in MIGRATED_VERSIONS else None
+        if stored is None:
+            return False
+        migrate_format_3(directory, stored.dimension)
+        return True
     generation = directory / pointer.read_text(encoding="utf-8").strip()
     manifest = _read_json(generation / "manifest.json")
     stored = _info_of(manifest)

@@ -26,7 +26,8 @@ from index.archive_db import DATABASE
 from index.cleaning import CLEANING_VERSION
 from index.config import IndexConfig
 from index.documents import Document
-from index.embedded import CENTROIDS, EmbeddedArchive
+from index.embedded import EmbeddedArchive
+from index.embedded_upkeep import CENTROIDS
 from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.errors import IndexMismatchError
@@ -134,10 +135,13 @@ def test_searches_never_wait_for_a_write_held_in_the_database(
 def test_compaction_reclaims_replaced_passages_beside_searches(make_index: IndexFactory) -> None:
     index = make_index()
     index.upsert(_docs(6))
+    held = index.view()  # background compaction keeps the rows a view still reads
     for round_ in range(3):
         index.upsert([replace(d, text=d.text + f" Update {round_}.") for d in _docs(6)])
     archive = index.archive
     assert isinstance(archive, EmbeddedArchive)
+    assert archive.wait_idle()
+    del held
     view = index.view()
     report = archive.compact()
     assert report.passages_removed > 0
