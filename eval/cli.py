@@ -208,6 +208,13 @@ def bench_writes_command(
     reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
         "eval/reports"
     ),
+    keep_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fill archives into KEEP_DIR/<size> and reuse them next time (a million "
+            "passages take an hour to fill) [default: temporary]."
+        ),
+    ] = None,
 ) -> None:
     """What one article's write costs as the archive grows, and search latency during writes."""
     from eval import writes
@@ -217,7 +224,7 @@ def bench_writes_command(
         counts = [int(s) for s in sizes.split(",")]
     except ValueError:
         fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
-    report = writes.run(squad, counts)
+    report = writes.run(squad, counts, keep_dir)
     typer.echo(writes.render(report))
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'writes')}")
 

@@ -77,6 +77,7 @@ class SizeResult:
     passages: int
     documents: int
     fill_passages_per_s: float
+    """0 when the archive was kept from an earlier run (`--keep-dir`)."""
     add_alone: Latency
     """One article at a time, nothing else running."""
     add: Latency
@@ -118,8 +119,11 @@ class Articles:
         return "\n\n".join(self.random.sample(self.paragraphs, PARAGRAPHS_PER_ARTICLE))
 
     def next(self) -> Document:
-        i = self.made
         self.made += 1
+        return self.numbered(self.made - 1)
+
+    def numbered(self, i: int) -> Document:
+        """Article number `i`, with a new text (its other fields depend on `i` alone)."""
         day = 1 + i % 365
         return Document(
             doc_id=f"a{i:07d}",
@@ -171,7 +175,11 @@ def measure_size(
 ) -> SizeResult:
     """Fill an archive to `n` passages, then time writes with a searcher running."""
     index = NewsIndex.open(config, embedder)
-    written: list[Document] = []
+    # A kept archive (filling a million passages takes an hour): its articles, renumbered on.
+    numbers = sorted(int(doc_id[1:]) for doc_id in index.view().checksums())
+    written = [articles.numbered(i) for i in numbers]
+    articles.made = numbers[-1] + 1 if numbers else 0
+    kept = index.view().passage_count >= n
     started = time.perf_counter()
     while index.view().passage_count < n:
         batch = [articles.next() for _ in range(100)]
@@ -220,7 +228,7 @@ def measure_size(
     result = SizeResult(
         passages=view.passage_count,
         documents=view.document_count,
-        fill_passages_per_s=view.passage_count / fill_s,
+        fill_passages_per_s=0.0 if kept else view.passage_count / fill_s,
         add_alone=Latency.of(alone),
         add=Latency.of(adds),
         replace=Latency.of(replaces),
@@ -312,7 +320,9 @@ def _settle(index: NewsIndex) -> None:
         index.archive.wait_idle(timeout=600)
 
 
-def run(squad: Path, sizes: Sequence[int] = SIZES) -> WritesReport:
+def run(squad: Path, sizes: Sequence[int] = SIZES, keep: Path | None = None) -> WritesReport:
+    """Every measurement at each size; with `keep`, archives are filled into (and taken
+    from) `keep/<size>` instead of a temporary directory."""
     dataset = load_squad(squad, questions=500)
     settings = Settings()
     model = settings.load_embedder()
@@ -349,7 +359,8 @@ def run(squad: Path, sizes: Sequence[int] = SIZES) -> WritesReport:
     queries = list(dataset.queries.values())
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="byline-writes-") as folder:
-            config = replace(settings.index_config(), index_dir=Path(folder) / "index")
+            where = keep / str(n) if keep is not None else Path(folder) / "index"
+            config = replace(settings.index_config(), index_dir=where)
             report.sizes.append(
                 measure_size(
                     config, RandomVectors(model), Articles(articles.paragraphs), queries, n
@@ -377,8 +388,13 @@ def render(report: WritesReport) -> str:
     for size in report.sizes:
         lines += [
             "",
-            f"**{size.passages:,} passages, {size.documents:,} articles**: filled at "
-            f"{size.fill_passages_per_s:,.0f} passages/s; after churn, disk "
+            f"**{size.passages:,} passages, {size.documents:,} articles**: "
+            + (
+                f"filled at {size.fill_passages_per_s:,.0f} passages/s"
+                if size.fill_passages_per_s
+                else "kept from an earlier run"
+            )
+            + "; after churn, disk "
             f"{size.disk_bytes / 1e6:,.0f} MB, {size.disk_to_live:.2f}x the live data; "
             f"a new process to its first answer {size.start_s:.1f} s (IVF "
             f"{'loaded' if size.ivf_at_start else 'not in use'}), RSS {size.rss_mb:,.0f} MB.",
