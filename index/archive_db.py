@@ -31,21 +31,21 @@ from index.errors import IndexCorruptError
 DATABASE = "archive.sqlite"
 FORMAT = "byline-archive"
 FORMAT_VERSION = 4
-"""4: vectors in segment files beside the database (index/vector_files.py). 3 kept them as
-BLOBs in `passages`; 2 was whole-generation directories (gen-NNNNNN). index/migration.py
-moves both forward."""
+"""4: vectors in segment files beside the database (index/vector_files.py), and a document's
+text in its row's last column. 3 kept vectors as BLOBs in `passages`; 2 was whole-generation
+directories (gen-NNNNNN). index/migration.py moves both forward."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL,
-    text TEXT NOT NULL,
     checksum TEXT NOT NULL,
     title TEXT, publisher TEXT, publisher_key TEXT, url TEXT, published TEXT,
     published_ts INTEGER,
     added_seq INTEGER NOT NULL,
-    deleted_seq INTEGER
+    deleted_seq INTEGER,
+    text TEXT NOT NULL -- last: reading the columns before it never pages through the text
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_current ON documents (doc_id)
     WHERE deleted_seq IS NULL;
@@ -139,6 +139,9 @@ _JOINED_COLUMNS = "d.row, d.doc_id, d.text, d.title, d.publisher, d.url, d.publi
 
 def connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+    # Only takes on a new file, and only before WAL mode is set: compaction then gives the
+    # pages of deleted rows back to the file system (`PRAGMA incremental_vacuum`).
+    connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
     connection.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk when it returns, not merely in the OS's cache.
     connection.execute("PRAGMA synchronous=FULL")

@@ -108,7 +108,6 @@ class EmbeddedArchive(Upkeep):
         self._path = directory / DATABASE
         try:
             self._writer = connect(self._path)
-            self._writer.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes on a new file
             self._writer.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(

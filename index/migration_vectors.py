@@ -2,9 +2,10 @@
 segment files, index/vector_files.py), in place and without re-embedding.
 
 The vectors are copied into segment files first (fsynced); then one SQLite transaction
-builds the new passages table naming them and records format 4. A crash before that commit
+builds the new passages table naming them, rebuilds the documents table with the text last,
+and records format 4. A crash before that commit
 leaves format 3 as it was (the next opening removes the half-written segments and starts
-again); after it, the archive is format 4. The old table's pages are then freed.
+again); after it, the archive is format 4. The file is then vacuumed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ _BATCH = SEGMENT_ROWS // 8
 """Rows read and appended at a time: a divisor of SEGMENT_ROWS, so that the k-th passage in
 key order lands at segment 1 + k // SEGMENT_ROWS, position k % SEGMENT_ROWS."""
 
-_COPY = f"""
+_PASSAGES = f"""
 INSERT INTO passages_v4 (key, doc_row, ordinal, char_start, char_end, seg, pos, fingerprint,
                          added_seq, deleted_seq, list_no)
 SELECT key, doc_row, ordinal, char_start, char_end,
@@ -35,6 +37,11 @@ SELECT key, doc_row, ordinal, char_start, char_end,
        fingerprint, added_seq, deleted_seq, list_no
 FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY key) - 1 AS n FROM passages)
 """
+_COLUMNS = (
+    "row, doc_id, checksum, title, publisher, publisher_key, url, published, published_ts, "
+    "added_seq, deleted_seq, text"
+)
+_DOCUMENTS = f"INSERT INTO documents_v4 ({_COLUMNS}) SELECT {_COLUMNS} FROM documents"
 
 
 def migrate_format_3(directory: Path, dimension: int) -> int:
@@ -58,24 +65,18 @@ def migrate_format_3(directory: Path, dimension: int) -> int:
             files.append(matrix.reshape(len(batch), dimension))
             moved += len(batch)
         with transaction(db):
-            sequence = db.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'passages'"
-            ).fetchone()
-            db.execute(_new_table())
-            db.execute(_COPY)
-            db.execute("DROP TABLE passages")
-            db.execute("ALTER TABLE passages_v4 RENAME TO passages")
-            for statement in SCHEMA.split(";"):
+            for table, copy in (("passages", _PASSAGES), ("documents", _DOCUMENTS)):
+                _rebuild(db, table, copy)
+            for statement in SCHEMA.split(";"):  # the indexes, dropped with the old tables
                 if statement.strip():
                     db.execute(statement)
-            # Keys are never reused, even those of passages compaction removed.
-            db.execute("DELETE FROM sqlite_sequence WHERE name = 'passages'")
-            if sequence is not None:
-                db.execute("INSERT INTO sqlite_sequence VALUES ('passages', ?)", (sequence[0],))
             info = json.loads(db.execute("SELECT value FROM meta WHERE key = 'info'").fetchone()[0])
             info["format_version"] = FORMAT_VERSION
             db.execute("UPDATE meta SET value = ? WHERE key = 'info'", (json.dumps(info),))
-        db.execute("PRAGMA incremental_vacuum").fetchall()
+        # Hand the vectors' pages back, and let compaction do so from now on (format-3 files
+        # were made without incremental vacuum).
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        db.execute("VACUUM")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     finally:
         db.close()
@@ -88,8 +89,16 @@ def migrate_format_3(directory: Path, dimension: int) -> int:
     return moved
 
 
-def _new_table() -> str:
-    """The format-4 passages table's definition, under a temporary name."""
-    start = SCHEMA.index("CREATE TABLE IF NOT EXISTS passages (")
+def _rebuild(db: sqlite3.Connection, table: str, copy: str) -> None:
+    """Replace `table` by its format-4 definition, filled by `copy`; its row numbers go on
+    from where they were (keys are never reused, even those compaction removed)."""
+    sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    start = SCHEMA.index(f"CREATE TABLE IF NOT EXISTS {table} (")
     end = SCHEMA.index(");", start) + 1
-    return SCHEMA[start:end].replace("IF NOT EXISTS passages (", "passages_v4 (")
+    db.execute(SCHEMA[start:end].replace(f"IF NOT EXISTS {table} (", f"{table}_v4 ("))
+    db.execute(copy)
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_v4 RENAME TO {table}")
+    db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+    if sequence is not None:
+        db.execute("INSERT INTO sqlite_sequence VALUES (?, ?)", (table, sequence[0]))

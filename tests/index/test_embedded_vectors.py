@@ -127,6 +127,16 @@ def test_compaction_rewrites_segments_of_dead_rows_and_frees_their_disk(
         reopened.close()
 
 
+_FORMAT_3_DOCUMENTS = """
+CREATE TABLE documents (
+    row INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, text TEXT NOT NULL,
+    checksum TEXT NOT NULL, title TEXT, publisher TEXT, publisher_key TEXT, url TEXT,
+    published TEXT, published_ts INTEGER, added_seq INTEGER NOT NULL, deleted_seq INTEGER
+)"""
+_DOCUMENT_COLUMNS = (
+    "row, doc_id, text, checksum, title, publisher, publisher_key, url, published, "
+    "published_ts, added_seq, deleted_seq"
+)
 _FORMAT_3_PASSAGES = """
 CREATE TABLE passages (
     key INTEGER PRIMARY KEY AUTOINCREMENT, doc_row INTEGER NOT NULL, ordinal INTEGER NOT NULL,
@@ -158,6 +168,10 @@ def _as_format_3(directory: Path) -> None:
         [(*r[:5], vectors[r[0]], *r[5:]) for r in rows],
     )
     db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name='passages'", sequence)
+    documents = db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
+    db.execute("DROP TABLE documents")
+    db.execute(_FORMAT_3_DOCUMENTS)
+    db.executemany(f"INSERT INTO documents VALUES ({','.join('?' * 12)})", documents)
     info = json.loads(db.execute("SELECT value FROM meta WHERE key='info'").fetchone()[0])
     info["format_version"] = 3
     db.execute("UPDATE meta SET value = ? WHERE key='info'", (json.dumps(info),))
@@ -188,6 +202,9 @@ def test_a_format_3_archive_is_migrated_in_place_without_re_embedding(
         columns = [r[1] for r in db.execute("PRAGMA table_info(passages)")]
         assert "vector" not in columns
         assert {"seg", "pos"} <= set(columns)
+        columns = [r[1] for r in db.execute("PRAGMA table_info(documents)")]
+        assert columns[-1] == "text"
+        assert db.execute("PRAGMA auto_vacuum").fetchone() == (2,)  # incremental from now on
     assert not migrate_if_needed(config, embedder)
     reopened = EmbeddedArchive(tmp_path, DIMENSION, background=False)
     try:
