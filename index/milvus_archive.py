@@ -1,16 +1,7 @@
 """The Milvus archive: documents, passages, vectors and BM25 in a Milvus deployment.
 
 Byline's process keeps the model and the HTTP service; everything that grows with the archive
-lives in four collections named after `BYLINE_MILVUS_COLLECTION` (prefix `P`):
-
-    P_passages   one row per passage version: key (auto id), doc_id, version, ordinal,
-                 char_start, char_end, the filter columns (publisher, published, dated, url),
-                 fingerprint, the dense vector, and the passage's terms (analyzed by Byline
-                 as for the embedded archive) with Milvus's BM25 function
-    P_versions   the original text of each document version (in parts of at most 16,000
-                 characters: a VARCHAR holds 65,535 bytes) and its metadata; never changed
-    P_documents  one row per current document: its current version (the "head")
-    P_meta       what the archive was built with (the manifest) and the write journal
+lives in four collections (index/milvus_schema.py).
 
 A write inserts the new versions' rows under new version ids, then flips the heads in one
 upsert, then (a few seconds later, see `_RETIRE_AFTER`) deletes the replaced versions' rows.
@@ -35,9 +26,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,79 +42,46 @@ from index.archive import (
     check_compatible,
 )
 from index.config import MilvusConfig
-from index.documents import Document, published_timestamp
-from index.errors import (
-    DocumentNotFoundError,
-    IndexCorruptError,
-    IndexMismatchError,
-    InvalidDocumentError,
-    StoreUnavailableError,
-)
+from index.documents import Document
+from index.errors import DocumentNotFoundError, StoreUnavailableError
 from index.keywords import Analyzer, Bm25Params
+from index.milvus_connection import (
+    ReloadingClient,
+    connect,
+    engine_errors,
+    ints,
+    query_all,
+    quote,
+    strings,
+)
+from index.milvus_rows import (
+    PASSAGE_FIELDS,
+    document_of,
+    head_row,
+    passage_of,
+    passage_rows,
+    text_rows,
+)
+from index.milvus_schema import (
+    PAD_DIMENSION,
+    VARCHAR_BYTES,
+    CollectionNames,
+    ensure_collections,
+    manifest,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT = "byline-milvus"
-FORMAT_VERSION = 1
-_TEXT_PART = 16_000
-"""Characters per stored text part: at most 4 UTF-8 bytes each, within a VARCHAR's 65,535."""
-_VARCHAR = 65_535
-_SHORT = 4_096
-"""Bytes of a title, publisher or URL; a longer one is refused, not cut."""
-_PAD = 2
-"""Milvus wants a vector field in every collection; the bookkeeping ones carry a tiny one."""
 _RETIRE_AFTER = 2.0
 """Seconds a replaced version's rows stay after the flip, so a search that found them just
 before it can still read them; the version is excluded from searches meanwhile."""
 _STALE_JOURNAL = 120.0
 """A journal row this old belongs to a write that died (writes take seconds)."""
-_QUERY_BATCH = 4_000
 _INSERT_BATCH = 500
-_MAX = 16_384
 _FLUSH_ROWS = 5_000
 _STEP = 100
 """Documents per atomic step of a write: the journal row (a VARCHAR) must hold their heads."""
-PASSAGE_FIELDS = ["key", "doc_id", "version", "ordinal", "char_start", "char_end"]
-
-
-def quote(value: str) -> str:
-    """A Milvus filter string literal; user text is never syntax (milvus-lite has no filter
-    templates, so values are escaped rather than bound)."""
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
-
-
-def strings(values: Iterable[str]) -> str:
-    return "[" + ",".join(quote(v) for v in sorted(values)) + "]"
-
-
-def ints(values: Iterable[int]) -> str:
-    return "[" + ",".join(str(int(v)) for v in values) + "]"
-
-
-def casefold(name: str | None) -> str:
-    return name.strip().casefold() if name and name.strip() else ""
-
-
-def _fit(value: str | None, what: str, doc_id: str) -> str:
-    text = value or ""
-    if len(text.encode("utf-8")) > _SHORT:
-        raise InvalidDocumentError(
-            f"{doc_id}: the {what} is longer than {_SHORT} bytes, the most the Milvus archive keeps"
-        )
-    return text
-
-
-def _keyword_text(text: str) -> str:
-    """The passage text for BM25, cut to what a VARCHAR holds (attribution reads the document)."""
-    data = text.encode("utf-8")
-    return text if len(data) <= _VARCHAR else data[:_VARCHAR].decode("utf-8", "ignore")
 
 
 class _Versions:
@@ -142,95 +99,16 @@ class _Versions:
             return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Names:
-    passages: str
-    versions: str
-    documents: str
-    meta: str
-
-    @classmethod
-    def of(cls, prefix: str) -> _Names:
-        return cls(
-            f"{prefix}_passages", f"{prefix}_versions", f"{prefix}_documents", f"{prefix}_meta"
-        )
-
-    def all(self) -> list[str]:
-        return [self.passages, self.versions, self.documents, self.meta]
-
-
 def drop_milvus_archive(config: MilvusConfig) -> None:
     """Drop the archive's collections (what `byline index --rebuild` starts from)."""
-    client = _connect(config)
+    client = connect(config)
     try:
-        with _engine(config):
-            for name in _Names.of(config.collection).all():
+        with engine_errors(config):
+            for name in CollectionNames.of(config.collection).all():
                 if client.has_collection(name):
                     client.drop_collection(name)
     finally:
         client.close()
-
-
-def _connect(config: MilvusConfig) -> Any:
-    from pymilvus import MilvusClient
-
-    with _engine(config):
-        return MilvusClient(
-            uri=config.uri,
-            token=config.token or "",
-            db_name=config.db_name or "",
-            timeout=config.timeout_seconds,
-        )
-
-
-_NOT_LOADED = 101
-
-
-class _Reloading:
-    """The Milvus client, loading the collections again when a restarted server has released
-    them (Milvus Lite does not remember what was loaded; a cluster does) and retrying once."""
-
-    def __init__(self, client: Any, collections: list[str]) -> None:
-        self._client = client
-        self._collections = collections
-
-    def __getattr__(self, name: str) -> Any:
-        from pymilvus.exceptions import MilvusException
-
-        method = getattr(self._client, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except MilvusException as exc:
-                if exc.code != _NOT_LOADED:
-                    raise
-                log.warning("Milvus released the collections (a restart?): loading them again")
-                for collection in self._collections:
-                    self._client.load_collection(collection)
-                return method(*args, **kwargs)
-
-        return call
-
-
-@contextmanager
-def _engine(config: MilvusConfig) -> Iterator[None]:
-    """Errors of the engine or the network, as a 503 that names the setting to check."""
-    from pymilvus.exceptions import MilvusException
-
-    try:
-        yield
-    except MilvusException as exc:
-        raise StoreUnavailableError(
-            f"Milvus at {config.uri} failed: {exc.message} (code {exc.code}); check that it "
-            "runs and that BYLINE_MILVUS_URI (and BYLINE_MILVUS_TOKEN, BYLINE_MILVUS_DB) "
-            "point to it"
-        ) from exc
-    except (ConnectionError, TimeoutError, OSError) as exc:
-        raise StoreUnavailableError(
-            f"Milvus at {config.uri} cannot be reached ({exc}); check that it runs and that "
-            "BYLINE_MILVUS_URI points to it"
-        ) from exc
 
 
 class MilvusArchive:
@@ -249,8 +127,8 @@ class MilvusArchive:
         self._make_view = make_view
         self.config = config
         self.dimension = dimension
-        self.names = _Names.of(config.collection)
-        self.client = _Reloading(_connect(config), self.names.all())
+        self.names = CollectionNames.of(config.collection)
+        self.client = ReloadingClient(connect(config), self.names.all())
         self._write_lock = threading.Lock()
         self._versions = _Versions()
         self._documents: OrderedDict[int, Document] = OrderedDict()
@@ -263,8 +141,8 @@ class MilvusArchive:
         """Journal rows of this process's writes that failed half-way: finished first."""
         self._analyzer = Analyzer(Bm25Params())
         with self.engine():
-            self._create()
-            self._info = self._read_info()
+            ensure_collections(self.client, self.names, config, dimension)
+            self._info = read_manifest(self.client, self.names, config)
             self._recover(stale_only=True)
 
     # -- Archive ------------------------------------------------------------------------
@@ -299,7 +177,7 @@ class MilvusArchive:
             "started": time.time(),
             "new": [number for number, _ in planned],
             "old": sorted({heads[d] for d in ids if d in heads}),
-            "heads": [self._head_row(number, v) for number, v in planned],
+            "heads": [head_row(number, v) for number, v in planned],
             "deletions": list(deletions),
         }
         self._put_meta(name, journal)
@@ -351,168 +229,23 @@ class MilvusArchive:
 
     @contextmanager
     def engine(self) -> Iterator[None]:
-        with _engine(self.config):
+        with engine_errors(self.config):
             yield
-
-    # -- collections ----------------------------------------------------------------------
-
-    def _create(self) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        existing = set(self.client.list_collections())
-        if self.names.passages in existing:
-            self._check_schema()
-        for name in self.names.all():
-            if name in existing:
-                self.client.load_collection(name)
-                continue
-            schema = self.client.create_schema(auto_id=name == self.names.passages)
-            index = self.client.prepare_index_params()
-            if name == self.names.passages:
-                schema.add_field("key", DataType.INT64, is_primary=True)
-                schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
-                schema.add_field("version", DataType.INT64)
-                schema.add_field("published", DataType.INT64)
-                schema.add_field("dated", DataType.BOOL)
-                schema.add_field("ordinal", DataType.INT64)
-                schema.add_field("char_start", DataType.INT64)
-                schema.add_field("char_end", DataType.INT64)
-                schema.add_field("publisher", DataType.VARCHAR, max_length=_SHORT)
-                schema.add_field("url", DataType.VARCHAR, max_length=_SHORT)
-                schema.add_field("fingerprint", DataType.INT64)
-                schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dimension)
-                schema.add_field(
-                    "text",
-                    DataType.VARCHAR,
-                    max_length=_VARCHAR,
-                    enable_analyzer=True,
-                    analyzer_params=ANALYZER,
-                )
-                schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-                schema.add_function(
-                    Function(
-                        name="bm25",
-                        function_type=FunctionType.BM25,
-                        input_field_names=["text"],
-                        output_field_names=["sparse"],
-                    )
-                )
-                index.add_index("vector", **self._vector_index())
-                index.add_index(
-                    "sparse",
-                    index_type="SPARSE_INVERTED_INDEX",
-                    metric_type="BM25",
-                    params={"bm25_k1": 1.2, "bm25_b": 0.75},
-                )
-            else:
-                if name == self.names.versions:
-                    schema.add_field("part_id", DataType.VARCHAR, is_primary=True, max_length=64)
-                    schema.add_field("doc_id", DataType.VARCHAR, max_length=256)
-                    schema.add_field("version", DataType.INT64)
-                    schema.add_field("part", DataType.INT64)
-                    schema.add_field("parts", DataType.INT64)
-                    schema.add_field("text", DataType.VARCHAR, max_length=_VARCHAR)
-                    schema.add_field("meta", DataType.VARCHAR, max_length=_VARCHAR)
-                elif name == self.names.documents:
-                    schema.add_field("doc_id", DataType.VARCHAR, is_primary=True, max_length=256)
-                    schema.add_field("version", DataType.INT64)
-                    schema.add_field("checksum", DataType.VARCHAR, max_length=64)
-                    schema.add_field("publisher", DataType.VARCHAR, max_length=_SHORT)
-                    schema.add_field("publisher_name", DataType.VARCHAR, max_length=_SHORT)
-                    schema.add_field("published", DataType.INT64)
-                    schema.add_field("dated", DataType.BOOL)
-                else:
-                    schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=256)
-                    schema.add_field("value", DataType.VARCHAR, max_length=_VARCHAR)
-                schema.add_field("pad", DataType.FLOAT_VECTOR, dim=_PAD)
-                index.add_index("pad", index_type="FLAT", metric_type="L2")
-            self.client.create_collection(
-                name, schema=schema, index_params=index, consistency_level="Strong"
-            )
-
-    def _vector_index(self) -> dict[str, Any]:
-        kind = self.config.index_type.upper()
-        params: dict[str, Any] = {}
-        if kind == "HNSW":
-            params = {"M": 16, "efConstruction": 200}
-        elif kind.startswith("IVF"):
-            params = {"nlist": 1024}
-        return {"index_type": kind, "metric_type": "IP", "params": params}
-
-    def _search_params(self, depth: int) -> dict[str, Any]:
-        kind = self.config.index_type.upper()
-        if kind == "HNSW":
-            return {"metric_type": "IP", "params": {"ef": max(2 * depth, 200)}}
-        if kind.startswith("IVF"):
-            return {"metric_type": "IP", "params": {"nprobe": 32}}
-        return {"metric_type": "IP"}
-
-    def _check_schema(self) -> None:
-        described = self.client.describe_collection(self.names.passages)
-        for field in described.get("fields", []):
-            if field.get("name") == "vector":
-                dim = int(field.get("params", {}).get("dim", 0))
-                if dim != self.dimension:
-                    raise IndexMismatchError(
-                        f"the Milvus collection {self.names.passages} at {self.config.uri} holds "
-                        f"{dim}-dimensional vectors, but the configured model makes "
-                        f"{self.dimension}; set BYLINE_MILVUS_COLLECTION to another name, or "
-                        "rebuild it with `byline index --rebuild`"
-                    )
 
     # -- meta -----------------------------------------------------------------------------
 
     def _put_meta(self, name: str, value: dict[str, Any]) -> None:
-        self.client.upsert(
-            self.names.meta, [{"name": name, "value": json.dumps(value), "pad": [0.0] * _PAD}]
-        )
-
-    def _read_info(self) -> ArchiveInfo | None:
-        rows = self.client.query(
-            self.names.meta, filter=f"name == {quote('info')}", output_fields=["value"]
-        )
-        if not rows:
-            return None
-        try:
-            data = json.loads(rows[0]["value"])
-            version = data.pop("format_version", None)
-            data.pop("format", None)
-            if version != FORMAT_VERSION:
-                raise IndexCorruptError(
-                    f"the Milvus archive {self.config.collection} at {self.config.uri} has format "
-                    f"version {version}; this Byline reads {FORMAT_VERSION}. Rebuild it with "
-                    "`byline index --rebuild`, or set BYLINE_MILVUS_COLLECTION to another name"
-                )
-            return ArchiveInfo.model_validate(data)
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise IndexCorruptError(
-                f"the Milvus archive {self.config.collection}: unreadable manifest ({exc})"
-            ) from exc
+        row = {"name": name, "value": json.dumps(value), "pad": [0.0] * PAD_DIMENSION}
+        self.client.upsert(self.names.meta, [row])
 
     def _store_info(self, info: ArchiveInfo) -> None:
         if self._info is None:
-            self._put_meta(
-                "info", {"format": FORMAT, "format_version": FORMAT_VERSION, **info.model_dump()}
-            )
+            self._put_meta("info", manifest(info))
             self._info = info
         elif self._info != info:
             check_compatible(self._info, info, f"Milvus at {self.config.uri}")
 
     # -- writing --------------------------------------------------------------------------
-
-    def _head_row(self, number: int, version: NewVersion) -> dict[str, Any]:
-        document = version.document
-        published = published_timestamp(document.published)
-        return {
-            "doc_id": document.doc_id,
-            "version": number,
-            "checksum": document.checksum,
-            "publisher": _fit(casefold(document.publisher), "publisher", document.doc_id),
-            "publisher_name": _fit(document.publisher, "publisher", document.doc_id),
-            "published": -1 if published is None else published,
-            "dated": published is not None,
-            "pad": [0.0] * _PAD,
-        }
 
     def _rows_of(
         self,
@@ -527,7 +260,8 @@ class MilvusArchive:
         document = version.document
         vectors, fingerprints = version.vectors, version.fingerprints
         if vectors is None and current is not None:
-            stored = self._rows(
+            stored = query_all(
+                self.client,
                 self.names.passages,
                 f"version == {current}",
                 ["ordinal", "vector", "fingerprint"],
@@ -541,50 +275,8 @@ class MilvusArchive:
             raise ValueError(
                 f"{document.doc_id}: vectors do not match its {len(version.spans)} passages"
             )
-        meta = json.dumps(document.metadata())
-        text = document.text
-        parts = [text[i : i + _TEXT_PART] for i in range(0, len(text), _TEXT_PART)] or [""]
-        texts.extend(
-            [
-                {
-                    "part_id": f"{number}:{i}",
-                    "doc_id": document.doc_id,
-                    "version": number,
-                    "part": i,
-                    "parts": len(parts),
-                    "text": part,
-                    "meta": meta if i == 0 else "",
-                    "pad": [0.0] * _PAD,
-                }
-                for i, part in enumerate(parts)
-            ]
-        )
-        published = published_timestamp(document.published)
-        common = {
-            "doc_id": document.doc_id,
-            "version": number,
-            "published": -1 if published is None else published,
-            "dated": published is not None,
-            "publisher": _fit(casefold(document.publisher), "publisher", document.doc_id),
-            "url": _fit(document.url, "url", document.doc_id),
-        }
-        _fit(document.title, "title", document.doc_id)
-        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-        terms = self.terms([text[start:end] for start, end in version.spans])
-        passages.extend(
-            {
-                **common,
-                "ordinal": ordinal,
-                "char_start": start,
-                "char_end": end,
-                "fingerprint": int(fp),
-                "vector": matrix[ordinal].tolist(),
-                "text": _keyword_text(words),
-            }
-            for ordinal, ((start, end), fp, words) in enumerate(
-                zip(version.spans, fingerprints, terms, strict=True)
-            )
-        )
+        texts.extend(text_rows(number, document))
+        passages.extend(passage_rows(number, version, vectors, fingerprints, self.terms))
 
     def _apply(self, name: str, journal: dict[str, Any]) -> None:
         """Flip the heads (the commit), delete the batch's documents, retire old versions."""
@@ -619,7 +311,7 @@ class MilvusArchive:
     def _recover(self, *, stale_only: bool) -> None:
         """Finish or undo writes that died half-way: this process's failed ones, and any
         older than `_STALE_JOURNAL` (another process's, or one from before a crash)."""
-        rows = self._rows(self.names.meta, 'name like "write:%"', ["name", "value"])
+        rows = query_all(self.client, self.names.meta, 'name like "write:%"', ["name", "value"])
         for row in rows:
             journal = json.loads(row["value"])
             age = time.time() - float(journal.get("started", 0))
@@ -647,34 +339,12 @@ class MilvusArchive:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _rows(
-        self, collection: str, expr: str, fields: list[str], limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Every row matching `expr` (a query returns at most 16,384: more through an
-        iterator, which Milvus Lite cannot pin to one timestamp)."""
-        found = list(
-            self.client.query(
-                collection, filter=expr, output_fields=fields, limit=min(limit or _MAX, _MAX)
-            )
-        )
-        if len(found) < _MAX or (limit is not None and limit <= _MAX):
-            return found
-        iterator = self.client.query_iterator(
-            collection, batch_size=_QUERY_BATCH, filter=expr, output_fields=fields
-        )
-        found = []
-        try:
-            while batch := iterator.next():
-                found += batch
-        finally:
-            iterator.close()
-        return found
-
     def _heads(self, doc_ids: Sequence[str]) -> dict[str, int]:
         """The current version of each of these documents that exists."""
         if not doc_ids:
             return {}
-        rows = self._rows(
+        rows = query_all(
+            self.client,
             self.names.documents,
             f"doc_id in {strings(doc_ids)}",
             ["doc_id", "version"],
@@ -698,7 +368,8 @@ class MilvusArchive:
                 else:
                     found[version] = cached
         if missing:
-            rows = self._rows(
+            rows = query_all(
+                self.client,
                 self.names.versions,
                 f"version in {ints(missing)}",
                 ["doc_id", "version", "part", "text", "meta"],
@@ -709,12 +380,7 @@ class MilvusArchive:
                 by_version.setdefault(int(row["version"]), []).append(row)
             with self._cache_lock:
                 for version, parts in by_version.items():
-                    meta = json.loads(parts[0]["meta"])
-                    document = Document(
-                        doc_id=str(parts[0]["doc_id"]),
-                        text="".join(str(p["text"]) for p in parts),
-                        **meta,
-                    )
+                    document = document_of(parts)
                     found[version] = document
                     self._documents[version] = document
                     while len(self._documents) > 4096:
@@ -722,7 +388,9 @@ class MilvusArchive:
         return found
 
     def passages_of(self, versions: Sequence[int]) -> dict[int, tuple[Passage, ...]]:
-        rows = self._rows(self.names.passages, f"version in {ints(versions)}", PASSAGE_FIELDS)
+        rows = query_all(
+            self.client, self.names.passages, f"version in {ints(versions)}", PASSAGE_FIELDS
+        )
         by_version: dict[int, list[Passage]] = {int(v): [] for v in versions}
         for row in rows:
             by_version[int(row["version"])].append(passage_of(row))
@@ -746,27 +414,9 @@ def _steps(versions: Sequence[NewVersion]) -> list[list[NewVersion]]:
         document = version.document
         # A head row in JSON: its fixed part, and the publisher twice (escaped at worst).
         row = 400 + 2 * len(json.dumps(document.publisher or ""))
-        if steps[-1] and (len(steps[-1]) >= _STEP or size + row > _VARCHAR // 2):
+        if steps[-1] and (len(steps[-1]) >= _STEP or size + row > VARCHAR_BYTES // 2):
             steps.append([])
             size = 0
         steps[-1].append(version)
         size += row
     return steps
-
-
-def passage_of(row: dict[str, Any]) -> Passage:
-    return Passage(
-        str(row["doc_id"]),
-        int(row["ordinal"]),
-        int(row["char_start"]),
-        int(row["char_end"]),
-        int(row["key"]),
-    )
-
-
-ANALYZER: dict[str, Any] = {
-    # The text arrives analyzed (lower case, no stop words, stemmed: `MilvusArchive.terms`):
-    # Milvus Lite knows only the standard tokenizer, without the english analyzer's stemmer.
-    "tokenizer": "standard",
-    "filter": ["lowercase"],
-}

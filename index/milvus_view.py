@@ -27,15 +27,10 @@ from index.config import MilvusConfig
 from index.documents import Document
 from index.errors import IndexCorruptError
 from index.fusion import Fusion, Mode, fuse
-from index.milvus_archive import (
-    PASSAGE_FIELDS,
-    MilvusArchive,
-    casefold,
-    ints,
-    passage_of,
-    quote,
-    strings,
-)
+from index.milvus_archive import MilvusArchive
+from index.milvus_connection import casefold, ints, query_all, quote, strings
+from index.milvus_rows import PASSAGE_FIELDS, passage_of
+from index.milvus_schema import search_params
 
 _SEARCH_ATTEMPTS = 3
 """Searches of one query when replacements keep landing between search and check."""
@@ -94,7 +89,7 @@ class MilvusView:
                 dense_request = AnnSearchRequest(
                     data=[np.asarray(vector, np.float32).reshape(-1).tolist()],
                     anns_field="vector",
-                    param=archive._search_params(depth),
+                    param=search_params(archive.config, depth),
                     limit=depth,
                     expr=expr,
                 )
@@ -200,7 +195,8 @@ class MilvusView:
         wanted = [int(k) for k in keys if int(k) not in self._rows]
         if wanted:
             with self.archive.engine():
-                rows = self.archive._rows(
+                rows = query_all(
+                    self.archive.client,
                     self.names.passages,
                     f"key in {ints(wanted)}",
                     [*PASSAGE_FIELDS, "vector", "fingerprint", "published", "dated"],
@@ -263,7 +259,8 @@ class MilvusView:
         heads' ids and dates per page."""
         archive = self.archive
         with archive.engine():
-            heads = archive._rows(
+            heads = query_all(
+                archive.client,
                 self.names.documents,
                 self._heads_where(search_filter),
                 ["doc_id", "version", "published", "dated"],
@@ -287,19 +284,23 @@ class MilvusView:
 
     def checksums(self) -> dict[str, str]:
         with self.archive.engine():
-            heads = self.archive._rows(self.names.documents, "", ["doc_id", "checksum"])
+            heads = query_all(self.archive.client, self.names.documents, "", ["doc_id", "checksum"])
         return {str(h["doc_id"]): str(h["checksum"]) for h in heads}
 
     def with_checksum(self, checksum: str) -> str | None:
         with self.archive.engine():
-            rows = self.archive._rows(
-                self.names.documents, f"checksum == {quote(checksum)}", ["doc_id"]
+            rows = query_all(
+                self.archive.client,
+                self.names.documents,
+                f"checksum == {quote(checksum)}",
+                ["doc_id"],
             )
         return min((str(r["doc_id"]) for r in rows), default=None)
 
     def publishers(self) -> list[PublisherStats]:
         with self.archive.engine():
-            heads = self.archive._rows(
+            heads = query_all(
+                self.archive.client,
                 self.names.documents,
                 'publisher != ""',
                 ["publisher", "publisher_name", "published", "dated"],
