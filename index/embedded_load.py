@@ -74,7 +74,11 @@ def read_vectors(
         out = np.empty((len(segments), files.dimension), np.float32)
     for segment in np.unique(segments):
         picked = np.flatnonzero(segments == segment)
-        out[picked] = files.read(int(segment), positions[picked])
+        first, last = int(picked[0]), int(picked[-1]) + 1
+        if last - first == len(picked):  # a run of rows: read into them directly
+            files.read_into(int(segment), positions[first:last], out[first:last])
+        else:
+            out[picked] = files.read(int(segment), positions[picked])
     return out
 
 

@@ -133,7 +133,21 @@ class VectorFiles:
                 f"{path}: passages name row {int(positions.max())} of {len(matrix)}; restore "
                 "the index from a backup or rebuild it with `byline index --rebuild`"
             )
-        return matrix[positions] if len(positions) != len(matrix) else matrix
+        return matrix[positions]
+
+    def read_into(self, segment: int, positions: Positions, out: NDArray[np.float32]) -> None:
+        """`out[i] = row positions[i]`; a segment read whole and in order goes straight into
+        `out`, without a copy in between (start-up reads a million rows this way)."""
+        path = self.path(segment)
+        whole = len(positions) * self.row_bytes == path.stat().st_size and bool(
+            np.array_equal(positions, np.arange(len(positions)))
+        )
+        if not (whole and out.flags.c_contiguous):
+            out[:] = self.read(segment, positions)
+            return
+        with path.open("rb") as f:
+            if f.readinto(out.data.cast("B")) != out.nbytes:
+                raise IndexCorruptError(f"{path}: vector segment shorter than its passages")
 
     def copy(self, segment: int, positions: Positions) -> int:
         """A new segment holding these rows of `segment`, in order, on disk (compaction)."""

@@ -97,3 +97,18 @@ def test_vectors_of_the_wrong_width_are_refused(tmp_path: Path) -> None:
     files.open({})
     with pytest.raises(ValueError, match="expected"):
         files.append(np.zeros((2, DIMENSION + 1), np.float32))
+
+
+def test_read_into_fills_rows_whole_or_picked(tmp_path: Path) -> None:
+    files = VectorFiles(tmp_path, DIMENSION)
+    files.open({})
+    files.append(_rows(4))
+    whole = np.zeros((4, DIMENSION), np.float32)
+    files.read_into(1, np.arange(4), whole)  # the whole segment, in order: read directly
+    assert np.array_equal(whole, _rows(4))
+    picked = np.zeros((2, DIMENSION), np.float32)
+    files.read_into(1, np.array([3, 1]), picked)
+    assert np.array_equal(picked, _rows(4)[[3, 1]])
+    backwards = np.zeros((4, DIMENSION), np.float32)
+    files.read_into(1, np.array([3, 2, 1, 0]), backwards)  # all rows, another order
+    assert np.array_equal(backwards, _rows(4)[::-1])
