@@ -215,6 +215,13 @@ def bench_writes_command(
             "passages take an hour to fill) [default: temporary]."
         ),
     ] = None,
+    churn: Annotated[
+        bool,
+        typer.Option(
+            help="Replace a fifth and delete a tenth, then measure disk against live data "
+            "(at a million passages this re-writes 200k passages)."
+        ),
+    ] = True,
 ) -> None:
     """What one article's write costs as the archive grows, and search latency during writes."""
     from eval import writes
@@ -224,7 +231,7 @@ def bench_writes_command(
         counts = [int(s) for s in sizes.split(",")]
     except ValueError:
         fail(f"--sizes takes whole numbers separated by commas, not {sizes!r}", code=2)
-    report = writes.run(squad, counts, keep_dir)
+    report = writes.run(squad, counts, keep_dir, churn)
     typer.echo(writes.render(report))
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'writes')}")
 

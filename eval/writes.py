@@ -89,6 +89,8 @@ class SizeResult:
     """Search kinds, one query at a time with nothing else running."""
     disk_bytes: int = 0
     disk_to_live: float = 0.0
+    churned: bool = True
+    """False: no churn ran, so disk against live data was not measured."""
     start_s: float = 0.0
     """A new process: imports, model, archive, first search."""
     rss_mb: float = 0.0
@@ -171,9 +173,15 @@ def _rss_mb() -> float:
 
 
 def measure_size(
-    config: IndexConfig, embedder: Embedder, articles: Articles, queries: Sequence[str], n: int
+    config: IndexConfig,
+    embedder: Embedder,
+    articles: Articles,
+    queries: Sequence[str],
+    n: int,
+    churn: bool = True,
 ) -> SizeResult:
-    """Fill an archive to `n` passages, then time writes with a searcher running."""
+    """Fill an archive to `n` passages, then time writes with a searcher running; with
+    `churn`, replace a fifth and delete a tenth, and measure disk against live data."""
     index = NewsIndex.open(config, embedder)
     # A kept archive (filling a million passages takes an hour): its articles, renumbered on.
     numbers = sorted(int(doc_id[1:]) for doc_id in index.view().checksums())
@@ -238,14 +246,16 @@ def measure_size(
         searches=searches,
     )
     full_bytes, full_passages = index.archive.disk_bytes(), view.passage_count
-    # Churn: a fifth replaced (100 articles a write, as a feed delivers them) and a tenth
-    # deleted; then upkeep.
-    changed = [articles.again(d) for d in rng.sample(written, len(written) // 5)]
-    for start in range(0, len(changed), 100):
-        index.upsert(changed[start : start + 100])
-    for document in rng.sample(written, len(written) // 10):
-        index.delete(document.doc_id)
-    _settle(index)
+    result.churned = churn
+    if churn:
+        # A fifth replaced (100 articles a write, as a feed delivers them) and a tenth
+        # deleted; then upkeep.
+        changed = [articles.again(d) for d in rng.sample(written, len(written) // 5)]
+        for start in range(0, len(changed), 100):
+            index.upsert(changed[start : start + 100])
+        for document in rng.sample(written, len(written) // 10):
+            index.delete(document.doc_id)
+        _settle(index)
     live = index.view().passage_count
     result.disk_bytes = index.archive.disk_bytes()
     result.disk_to_live = result.disk_bytes / (full_bytes * live / full_passages)
@@ -320,7 +330,9 @@ def _settle(index: NewsIndex) -> None:
         index.archive.wait_idle(timeout=600)
 
 
-def run(squad: Path, sizes: Sequence[int] = SIZES, keep: Path | None = None) -> WritesReport:
+def run(
+    squad: Path, sizes: Sequence[int] = SIZES, keep: Path | None = None, churn: bool = True
+) -> WritesReport:
     """Every measurement at each size; with `keep`, archives are filled into (and taken
     from) `keep/<size>` instead of a temporary directory."""
     dataset = load_squad(squad, questions=500)
@@ -363,7 +375,7 @@ def run(squad: Path, sizes: Sequence[int] = SIZES, keep: Path | None = None) -> 
             config = replace(settings.index_config(), index_dir=where)
             report.sizes.append(
                 measure_size(
-                    config, RandomVectors(model), Articles(articles.paragraphs), queries, n
+                    config, RandomVectors(model), Articles(articles.paragraphs), queries, n, churn
                 )
             )
     return report
@@ -394,9 +406,13 @@ def render(report: WritesReport) -> str:
                 if size.fill_passages_per_s
                 else "kept from an earlier run"
             )
-            + "; after churn, disk "
-            f"{size.disk_bytes / 1e6:,.0f} MB, {size.disk_to_live:.2f}x the live data; "
-            f"a new process to its first answer {size.start_s:.1f} s (IVF "
+            + (
+                f"; after churn, disk {size.disk_bytes / 1e6:,.0f} MB, "
+                f"{size.disk_to_live:.2f}x the live data; "
+                if size.churned
+                else f"; disk {size.disk_bytes / 1e6:,.0f} MB (no churn run); "
+            )
+            + f"a new process to its first answer {size.start_s:.1f} s (IVF "
             f"{'loaded' if size.ivf_at_start else 'not in use'}), RSS {size.rss_mb:,.0f} MB.",
             "",
             "Except in the first row, writes run while a thread searches without pause.",
