@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
+from index.answerability import Answerability, counted_noun, mentions, names
 from index.engine import Hit, NewsIndex
 from index.question_shapes import Question, Shape, holds_answer, parse
 from index.who_said import Said, Statements, passage_at
@@ -50,6 +51,7 @@ class ShapedAnswerer:
         self.extractive = extractive
         self.options = options or ShapeOptions()
         self.knows = knows
+        self.answerability = Answerability(extractive.embedder)
         self.statements = Statements(index, extractive.embedder, index.options.duplicate_cosine)
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
@@ -66,11 +68,26 @@ class ShapedAnswerer:
         elif asked.shape is Shape.WHO_SAID and asked.topic:
             shaped = self._who_said(asked.topic, hits)
         elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE):
-            shaped = self.extractive.answer(
-                question, hits, holds=lambda sentence: holds_answer(asked.shape, sentence)
-            )
+            shaped = self.extractive.answer(question, hits, holds=self._holds(question, asked))
         found = shaped if shaped is not None else self.extractive.answer(question, hits)
         return replace(found, shape=asked.shape.value)
+
+    def _holds(self, question: str, asked: Question) -> Callable[[str], bool]:
+        """A sentence answers "how many X", "when", "where" when it holds a number (of X),
+        a date or a place and, for a number, names what the question names: "five killed in
+        Belgorod" does not say how many were killed in Kursk."""
+        noun = counted_noun(question)
+        named = names(question) if asked.shape is Shape.NUMBER else []
+        check = self.answerability
+
+        def holds(sentence: str) -> bool:
+            return (
+                holds_answer(asked.shape, sentence)
+                and all(mentions(sentence, name) for name in named)
+                and (noun is None or check.counts(sentence, noun))
+            )
+
+        return holds
 
     def _unknown_subject(self, asked: Question) -> bool:
         """A subject no article names ("what did merkel say", "what did the UN secretary
