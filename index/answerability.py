@@ -51,10 +51,10 @@ def _bare(word: str) -> str:
     return _POSSESSIVE.sub("", word).casefold()
 
 
-def names(question: str) -> list[str]:
+def names(text: str, *, skip_first: bool = True) -> list[str]:
     """The names a question gives: its capitalized words but the first (which every
     sentence capitalizes) and adjectives of nationality, possessives dropped."""
-    found = [m for m in _NAME.finditer(question) if question[: m.start()].strip()]
+    found = [m for m in _NAME.finditer(text) if not skip_first or text[: m.start()].strip()]
     bare = [_POSSESSIVE.sub("", m.group()) for m in found]
     return [n for n in dict.fromkeys(bare) if not _DEMONYM.search(n) and len(n) > 1]
 

@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
-from index.answerability import Answerability, counted_noun, mentions, names
+from index.answerability import (
+    Answerability,
+    content_words,
+    counted_noun,
+    coverage,
+    mentions,
+    names,
+)
 from index.engine import Hit, NewsIndex
 from index.question_shapes import Question, Shape, holds_answer, parse
 from index.who_said import Said, Statements, passage_at
@@ -35,6 +42,12 @@ class ShapeOptions:
     """... and within this of the best statement's."""
     who_said_threshold: float = 0.45
     """The best statement must be at least this similar to "who said Y"'s Y."""
+    role_speakers: int = 1000
+    """Speakers (most statements first) considered for a subject given by its role."""
+    role_coverage: float = 0.4
+    """A speaker's role must cover the subject's words at least this well (index/
+    answerability.py's coverage; unrelated words score 0.2 to 0.35, "aide" and "adviser"
+    0.46)."""
 
 
 class ShapedAnswerer:
@@ -103,6 +116,9 @@ class ShapedAnswerer:
     def _said(self, asked: Question) -> Answer | None:
         assert asked.subject is not None
         keys = self.statements.speaker_keys(asked.subject)
+        by_role = not keys
+        if by_role:
+            keys = self._speaker_by_role(asked.subject)
         if not keys:
             return None
         said = self.statements.by(keys, asked.topic, self.options.statements)
@@ -113,7 +129,9 @@ class ShapedAnswerer:
             floor = max(self.options.topic_threshold, best - self.options.topic_margin)
             said = [s for s in said if s.score >= floor]
             if not said:
-                return Answer(None, False, best, ())
+                # A speaker found by role may not be the one meant: the sentences may still
+                # answer.
+                return None if by_role else Answer(None, False, best, ())
         else:
             said.sort(key=lambda s: (s.document.doc_id, s.statement.start))
         quotes = tuple(self._quote(s) for s in said)
@@ -123,6 +141,26 @@ class ShapedAnswerer:
         ]
         confidence = max(s.score for s in said) if asked.topic else 1.0
         return Answer("\n".join(lines), True, confidence, quotes, cited=True)
+
+    def _speaker_by_role(self, subject: str) -> list[str]:
+        """The speaker a role names ("the Kremlin's foreign policy aide" → "Kremlin adviser
+        Yuri Ushakov"; "Kyiv" → "Authorities in Kyiv"): the speakers whose name and role
+        mention every name the subject gives, and of those the one whose role covers the
+        subject's other words best, if it covers them well enough."""
+        given = names(subject, skip_first=False)
+        if not given:
+            return []  # "the spokesperson" alone could be anyone's
+        found, _ = self.statements.speakers(None, self.options.role_speakers, 0)
+        described = {s.key: f"{s.description or ''} {s.name}" for s in found}
+        matching = [k for k, text in described.items() if all(mentions(text, n) for n in given)]
+        role = [w for w in content_words(subject) if not any(mentions(w, n) for n in given)]
+        if not matching or not role:
+            return matching
+        covered = coverage(
+            role, [content_words(described[k]) for k in matching], self.extractive.embedder
+        )
+        best = int(covered.argmax())
+        return [matching[best]] if covered[best] >= self.options.role_coverage else []
 
     def _who_is(self, subject: str) -> Answer | None:
         keys = self.statements.speaker_keys(subject)
