@@ -104,7 +104,8 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
 
 
 class ExtractiveAnswerer:
-    """Scores every sentence of the top passages by similarity to the question.
+    """Scores every sentence of the top passages by similarity to the question, and ranks
+    them by that and by the share of the question's words they cover.
 
     It withholds the answer when the best sentence scores below the threshold, or when the
     question names someone or something that no indexed article mentions (`knows`).

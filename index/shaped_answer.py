@@ -2,10 +2,11 @@
 
 - "what did X say (about Y)", "how did X react (to Y)": X's statements, about Y when it is
   given, one a line, each quoted verbatim with its citation, duplicates across articles folded;
+  X may be a name or a role ("the Kremlin's foreign policy aide");
 - "who is X": the roles the articles give X, each where an article gives it;
 - "who said Y": the speaker of the statement that best matches Y;
 - "how many", "how much", "when", "where": the best sentence that holds a number, a date or a
-  place;
+  place; for "how many X", a number that counts X, in a sentence naming what the question names;
 - anything else, and a shaped question the statements cannot answer: the extractive answer.
 
 It withholds the answer when the question names someone or something no article mentions,
