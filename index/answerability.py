@@ -4,10 +4,12 @@ Embedding similarity finds sentences about the same things as the question; it c
 "five persons were killed in Belgorod" from an answer to "how many tanks were sent to Kursk".
 These rules, true of news in general, check what similarity misses:
 
-- the names the question gives (people, places, organisations) are where the answer is;
-- "how many X" is answered by a number that counts X (or a near synonym of X) ;
-- the question's rare words are covered by the answer's passage, word for word or by a near
-  synonym, so that a sentence sharing only the common words is not taken for an answer.
+- the names a number question gives (people, places, organisations) are in the answer;
+- "how many X" is answered by a number that counts X (or a near synonym of X);
+- of the sentences similar to the question, the one that covers more of its words (the same
+  word or a near synonym) answers it more often: coverage is part of a sentence's rank.
+
+Near synonyms come from the embedding model, one word at a time.
 """
 
 from __future__ import annotations
