@@ -24,6 +24,9 @@ SHAPED_QUESTIONS = Path(__file__).parent / "questions" / "seed-shapes.jsonl"
 HELD_OUT_QUESTIONS = Path(__file__).parent / "questions" / "seed-heldout.jsonl"
 """More of the same shapes, written after the answerer's rules were fixed: a check that the
 seed-shapes figures are not the rules fitting their own questions."""
+HELD_OUT_2_QUESTIONS = Path(__file__).parent / "questions" / "seed-heldout2.jsonl"
+"""A second blind held-out set, written by someone else while the answerability rules
+(index/answerability.py) were being written, and run once after they were fixed."""
 DUPLICATE_PAIRS = Path(__file__).parent / "questions" / "seed-duplicates.jsonl"
 """Passage pairs labelled by reading: do they say the same thing? Anchored by quotes."""
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.answerability import content_words, coverage
 from index.archive import Passage
 from index.caching import CachedEmbedder
 from index.chunking import Span, split_lines, split_sentences
@@ -68,6 +69,9 @@ class AnswerOptions:
     """Retrieved passages whose sentences are considered."""
     passage_weight: float = 0.3
     """How much the passage's own similarity adds to a sentence's: context helps short ones."""
+    coverage_weight: float = 0.4
+    """How much the share of the question's words a sentence covers (the same word or a
+    near synonym, index/answerability.py) adds to its rank."""
     sentence_cache: int = 8192
     """Sentence embeddings kept (LRU, 1.5 KB each): the passages that answer one question
     often answer the next, and their sentences need not be embedded again."""
@@ -77,10 +81,16 @@ _QUESTION = re.compile(r"""\?["'”’)\]]*$""")
 _NAME = re.compile(r"\b[A-Z][\w’'-]+")
 
 
+_QUOTED = re.compile(r"[\"“”](?P<words>[^\"“”]+)[\"“”]")
+_WORD = re.compile(r"[^\W_][\w’'-]*")
+
+
 def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
-    """Capitalized words of the question (but its first word) the corpus never mentions."""
-    names = [m for m in _NAME.finditer(question) if question[: m.start()].strip()]
-    return [m.group() for m in names if not knows(m.group())]
+    """Capitalized words of the question (but its first word), and the words it quotes,
+    that the corpus never mentions: a quotation no article has was said in none."""
+    names = [m.group() for m in _NAME.finditer(question) if question[: m.start()].strip()]
+    quoted = [w.group() for m in _QUOTED.finditer(question) for w in _WORD.finditer(m["words"])]
+    return [w for w in dict.fromkeys([*names, *quoted]) if not knows(w)]
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:
@@ -94,7 +104,8 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
 
 
 class ExtractiveAnswerer:
-    """Scores every sentence of the top passages by similarity to the question.
+    """Scores every sentence of the top passages by similarity to the question, and ranks
+    them by that and by the share of the question's words they cover.
 
     It withholds the answer when the best sentence scores below the threshold, or when the
     question names someone or something that no indexed article mentions (`knows`).
@@ -148,11 +159,18 @@ class ExtractiveAnswerer:
         weight = self.options.passage_weight
         context = np.array([hit.dense_score or 0.0 for hit, _, _ in sentences], dtype=np.float32)
         scores = (1 - weight) * similarity + weight * context
-        order = np.argsort(-scores, kind="stable")
-        best = float(scores[order[0]])
+        # Similarity ranks sentences about the same things as the question; among those,
+        # the one that speaks to more of the question's words answers it more often.
+        covered = coverage(
+            content_words(question), [content_words(t) for t in texts], self.embedder
+        )
+        ranking = scores + self.options.coverage_weight * covered
+        order = np.argsort(-ranking, kind="stable")
+        # Withholding stays on similarity alone, as calibrated: no sentence resembles it.
+        best = float(scores.max())
         chosen = [int(order[0])]
         for i in order[1 : self.options.max_quotes]:
-            if float(scores[i]) >= best - self.options.second_margin:
+            if float(ranking[i]) >= float(ranking[order[0]]) - self.options.second_margin:
                 chosen.append(int(i))
         # Quotes read in article order when they come from one article.
         chosen.sort(key=lambda i: (sentences[i][0].document.doc_id, sentences[i][1]))

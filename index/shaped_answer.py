@@ -2,10 +2,11 @@
 
 - "what did X say (about Y)", "how did X react (to Y)": X's statements, about Y when it is
   given, one a line, each quoted verbatim with its citation, duplicates across articles folded;
+  X may be a name or a role ("the Kremlin's foreign policy aide");
 - "who is X": the roles the articles give X, each where an article gives it;
 - "who said Y": the speaker of the statement that best matches Y;
 - "how many", "how much", "when", "where": the best sentence that holds a number, a date or a
-  place;
+  place; for "how many X", a number that counts X, in a sentence naming what the question names;
 - anything else, and a shaped question the statements cannot answer: the extractive answer.
 
 It withholds the answer when the question names someone or something no article mentions,
@@ -19,6 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
+from index.answerability import (
+    Answerability,
+    content_words,
+    counted_noun,
+    coverage,
+    mentions,
+    names,
+)
 from index.engine import Hit, NewsIndex
 from index.question_shapes import Question, Shape, holds_answer, parse
 from index.who_said import Said, Statements, passage_at
@@ -34,6 +43,12 @@ class ShapeOptions:
     """... and within this of the best statement's."""
     who_said_threshold: float = 0.45
     """The best statement must be at least this similar to "who said Y"'s Y."""
+    role_speakers: int = 1000
+    """Speakers (most statements first) considered for a subject given by its role."""
+    role_coverage: float = 0.4
+    """A speaker's role must cover the subject's words at least this well (index/
+    answerability.py's coverage; unrelated words score 0.2 to 0.35, "aide" and "adviser"
+    0.46)."""
 
 
 class ShapedAnswerer:
@@ -50,6 +65,7 @@ class ShapedAnswerer:
         self.extractive = extractive
         self.options = options or ShapeOptions()
         self.knows = knows
+        self.answerability = Answerability(extractive.embedder)
         self.statements = Statements(index, extractive.embedder, index.options.duplicate_cosine)
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
@@ -66,11 +82,26 @@ class ShapedAnswerer:
         elif asked.shape is Shape.WHO_SAID and asked.topic:
             shaped = self._who_said(asked.topic, hits)
         elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE):
-            shaped = self.extractive.answer(
-                question, hits, holds=lambda sentence: holds_answer(asked.shape, sentence)
-            )
+            shaped = self.extractive.answer(question, hits, holds=self._holds(question, asked))
         found = shaped if shaped is not None else self.extractive.answer(question, hits)
         return replace(found, shape=asked.shape.value)
+
+    def _holds(self, question: str, asked: Question) -> Callable[[str], bool]:
+        """A sentence answers "how many X", "when", "where" when it holds a number (of X),
+        a date or a place and, for a number, names what the question names: "five killed in
+        Belgorod" does not say how many were killed in Kursk."""
+        noun = counted_noun(question)
+        named = names(question) if asked.shape is Shape.NUMBER else []
+        check = self.answerability
+
+        def holds(sentence: str) -> bool:
+            return (
+                holds_answer(asked.shape, sentence)
+                and all(mentions(sentence, name) for name in named)
+                and (noun is None or check.counts(sentence, noun))
+            )
+
+        return holds
 
     def _unknown_subject(self, asked: Question) -> bool:
         """A subject no article names ("what did merkel say", "what did the UN secretary
@@ -86,6 +117,9 @@ class ShapedAnswerer:
     def _said(self, asked: Question) -> Answer | None:
         assert asked.subject is not None
         keys = self.statements.speaker_keys(asked.subject)
+        by_role = not keys
+        if by_role:
+            keys = self._speaker_by_role(asked.subject)
         if not keys:
             return None
         said = self.statements.by(keys, asked.topic, self.options.statements)
@@ -96,7 +130,9 @@ class ShapedAnswerer:
             floor = max(self.options.topic_threshold, best - self.options.topic_margin)
             said = [s for s in said if s.score >= floor]
             if not said:
-                return Answer(None, False, best, ())
+                # A speaker found by role may not be the one meant: the sentences may still
+                # answer.
+                return None if by_role else Answer(None, False, best, ())
         else:
             said.sort(key=lambda s: (s.document.doc_id, s.statement.start))
         quotes = tuple(self._quote(s) for s in said)
@@ -106,6 +142,26 @@ class ShapedAnswerer:
         ]
         confidence = max(s.score for s in said) if asked.topic else 1.0
         return Answer("\n".join(lines), True, confidence, quotes, cited=True)
+
+    def _speaker_by_role(self, subject: str) -> list[str]:
+        """The speaker a role names ("the Kremlin's foreign policy aide" → "Kremlin adviser
+        Yuri Ushakov"; "Kyiv" → "Authorities in Kyiv"): the speakers whose name and role
+        mention every name the subject gives, and of those the one whose role covers the
+        subject's other words best, if it covers them well enough."""
+        given = names(subject, skip_first=False)
+        if not given:
+            return []  # "the spokesperson" alone could be anyone's
+        found, _ = self.statements.speakers(None, self.options.role_speakers, 0)
+        described = {s.key: f"{s.description or ''} {s.name}" for s in found}
+        matching = [k for k, text in described.items() if all(mentions(text, n) for n in given)]
+        role = [w for w in content_words(subject) if not any(mentions(w, n) for n in given)]
+        if not matching or not role:
+            return matching
+        covered = coverage(
+            role, [content_words(described[k]) for k in matching], self.extractive.embedder
+        )
+        best = int(covered.argmax())
+        return [matching[best]] if covered[best] >= self.options.role_coverage else []
 
     def _who_is(self, subject: str) -> Answer | None:
         keys = self.statements.speaker_keys(subject)

@@ -58,15 +58,15 @@ def test_seed_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: E
 
 
 def test_shaped_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
-    # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.671
-    # contain evidence (said 1.00, who 1.00, number 0.70); abstention precision 0.79, recall 0.50.
+    # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.711
+    # contain evidence (said 1.00, who 1.00, number 0.80); abstention precision 0.83, recall 0.68.
     extractive = ExtractiveAnswerer(embedder, knows=seed_index.knows)
     shaped = ShapedAnswerer(seed_index, extractive, knows=seed_index.knows)
     questions = seed.load_questions() + seed.load_questions(seed.SHAPED_QUESTIONS)
     quality = seed.evaluate_answers(seed_index, shaped, questions)
-    assert quality.contains_evidence >= 0.64, quality
-    assert quality.abstention_precision >= 0.70, quality
-    assert quality.abstention_recall >= 0.40, quality
+    assert quality.contains_evidence >= 0.68, quality
+    assert quality.abstention_precision >= 0.75, quality
+    assert quality.abstention_recall >= 0.60, quality
     said = seed.evaluate_answers(seed_index, shaped, [q for q in questions if q.shape == "said"])
     assert said.contains_evidence >= 0.9, said
 

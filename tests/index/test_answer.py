@@ -74,3 +74,8 @@ def test_cached_sentences_give_the_same_answer_without_embedding_them_again(
         assert (got.text, got.answerable) == (expected.text, expected.answerable)
         assert [(q.start, q.end) for q in got.quotes] == [(q.start, q.end) for q in expected.quotes]
         assert got.confidence == pytest.approx(expected.confidence, abs=1e-5)
+
+
+def test_quoted_words_no_article_has_are_unknown(seed_index: NewsIndex) -> None:
+    question = 'who called the incursion a "terrorist blunderbuss"'
+    assert unknown_names(question, seed_index.knows) == ["blunderbuss"]

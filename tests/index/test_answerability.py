@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from index.answerability import (
+    Answerability,
+    content_words,
+    counted_noun,
+    coverage,
+    mentions,
+    names,
+)
+from index.embedding import Embedder
+
+
+@pytest.fixture(scope="module")
+def answerability(embedder: Embedder) -> Answerability:
+    return Answerability(embedder)
+
+
+def test_names_skip_the_first_word_and_adjectives_of_nationality() -> None:
+    assert names("How many Russian soldiers died in Kursk's villages?") == ["Kursk"]
+    assert names("Where did Putin meet Erdogan?") == ["Putin", "Erdogan"]
+
+
+def test_a_name_is_mentioned_by_its_inflections_but_not_by_a_lookalike() -> None:
+    assert mentions("Ukrainian forces advanced", "Ukraine")
+    assert mentions("Russia's foreign ministry", "Russian")
+    assert mentions("strikes on Belgorod", "Belgorod")
+    assert not mentions("strikes on Belgorod", "Kursk")
+    assert not mentions("the Kremlin said", "Kremenchuk")
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many Russian soldiers were taken captive?", "soldiers"),
+        ("how many people died when Belgorod was hit", "people"),
+        ("How many settlements did Ukraine take?", "settlements"),
+        ("How many were killed?", None),
+        ("How much land did Ukraine seize?", None),
+        ("When did the attack happen?", None),
+    ],
+)
+def test_the_counted_noun_is_what_how_many_counts(question: str, noun: str | None) -> None:
+    assert counted_noun(question) == noun
+
+
+def test_a_number_counts_the_noun_or_a_near_synonym(answerability: Answerability) -> None:
+    sentence = "Kyiv captured over a thousand square km while taking over 600 prisoners of war."
+    assert answerability.counts(sentence, "prisoners")
+    assert answerability.counts("Five persons were killed and 46 injured.", "people")
+    assert not answerability.counts(sentence, "tanks")
+    # A number counts only within its clause, and "one of" counts nothing.
+    assert not answerability.counts("It took 100 villages, while troops pressed on.", "troops")
+    assert not answerability.counts("One of the goals was to divert Russian forces.", "forces")
+
+
+def test_coverage_prefers_the_sentence_that_speaks_to_the_question(embedder: Embedder) -> None:
+    asked = content_words("Did Russia mention any danger to nuclear plants?")
+    assert "russia" in asked
+    assert "did" not in asked
+    close, far = coverage(
+        asked,
+        [
+            content_words("Russia warned of threats to nuclear power facilities."),
+            content_words("The governor declared a state of emergency."),
+        ],
+        embedder,
+    )
+    assert close > far
+    assert close <= 1.0

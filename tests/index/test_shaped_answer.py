@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from index.answer import Answer, ExtractiveAnswerer
+from index.embedding import Embedder
+from index.engine import NewsIndex
+from index.shaped_answer import ShapedAnswerer
+
+
+@pytest.fixture(scope="module")
+def answerer(embedder: Embedder, seed_index: NewsIndex) -> ShapedAnswerer:
+    extractive = ExtractiveAnswerer(embedder, knows=seed_index.knows)
+    return ShapedAnswerer(seed_index, extractive, knows=seed_index.knows)
+
+
+def _ask(answerer: ShapedAnswerer, index: NewsIndex, question: str) -> Answer:
+    """The answer, its quotes checked against the articles."""
+    answer = answerer.answer(question, index.search(question, 5))
+    for quote in answer.quotes:
+        assert quote.document.text[quote.start : quote.end] == quote.text
+    return answer
+
+
+def test_a_speaker_named_by_role_answers_with_their_statements(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    answer = _ask(answerer, seed_index, "What did NATO's chief say?")
+    assert answer.answerable
+    assert {q.speaker for q in answer.quotes} == {"Jens Stoltenberg"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The articles count prisoners, settlements and kilometres, never helicopters.
+        "How many helicopters did Ukraine lose in Kursk?",
+        # Five were killed in Belgorod; the articles give no toll for Kursk.
+        "How many people were killed in Kursk?",
+    ],
+)
+def test_a_number_that_counts_something_else_is_not_an_answer(
+    answerer: ShapedAnswerer, seed_index: NewsIndex, question: str
+) -> None:
+    answer = _ask(answerer, seed_index, question)
+    assert not answer.answerable
+    assert answer.shape == "number"
+
+
+def test_a_number_that_counts_what_is_asked_is_the_answer(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    answer = _ask(answerer, seed_index, "How many prisoners of war did Ukraine take?")
+    assert answer.answerable
+    assert answer.text is not None
+    assert "600" in answer.text
