@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -22,6 +23,7 @@ import httpx
 from eval import loadgen
 from eval.loadgen import LoadResult, Request
 from eval.localserver import local_server, rss_mb
+from eval.peer import PeerServer
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
@@ -105,8 +107,13 @@ def run(
     peer_url: str | None = None,
     peer_search: str = "/search?query={q}&limit=5",
     peer_pid: int | None = None,
+    peer_server: AbstractContextManager[PeerServer] | None = None,
 ) -> BenchReport:
-    """Build an index of `corpus` in a temporary directory, serve it, and measure."""
+    """Build an index of `corpus` in a temporary directory, serve it, and measure.
+
+    `peer_server` is entered only after Byline's server has stopped, so the two never share
+    the machine; `peer_url` is a peer someone else runs.
+    """
     settings = Settings()
     embedder = settings.load_embedder()
     report = BenchReport(
@@ -174,17 +181,28 @@ def run(
                 rss=server.rss_mb,
                 ask_requests=endpoints["POST /ask"],
             )
-    if peer_url:
+    if peer_server is not None:
+        with peer_server as peer:
+            report.peer_url = f"{peer.name} at {peer.base_url}"
+            report.peer = _measure_peer(peer.base_url, peer.search, peer.pid, query_texts, seconds)
+    elif peer_url:
         report.peer_url = peer_url
-        searches = peer_requests(peer_search, query_texts)
-        report.peer = measure(
-            peer_url,
-            {"GET /search": searches},
-            searches,
-            seconds=seconds,
-            rss=(lambda: rss_mb(peer_pid)) if peer_pid else None,
-        )
+        report.peer = _measure_peer(peer_url, peer_search, peer_pid, query_texts, seconds)
     return report
+
+
+def _measure_peer(
+    base_url: str, search: str, pid: int | None, query_texts: Sequence[str], seconds: float
+) -> ServerLoad:
+    searches = peer_requests(search, query_texts)
+    loadgen.run(base_url, searches[:10], clients=1, seconds=1)  # warm-up
+    return measure(
+        base_url,
+        {"GET /search": searches},
+        searches,
+        seconds=seconds,
+        rss=(lambda: rss_mb(pid)) if pid else None,
+    )
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
