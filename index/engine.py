@@ -249,24 +249,28 @@ class NewsIndex:
             return []
         keys = np.array([c.key for c in found], dtype=np.int64)
         vectors = view.vectors(keys)
-        prints = view.fingerprints(keys)
+        prints: list[int] = view.fingerprints(keys).tolist()
+        threshold = self.options.duplicate_cosine
         kept: list[tuple[int, float, list[int], float | None]] = []
-        kept_rows: list[int] = []
+        # For each kept passage, its cosine to every candidate: one product per kept passage
+        # (k at most) instead of one per candidate, compared in Python; a candidate's twin is
+        # the first most similar kept passage, as np.argmax picks.
+        kept_cosines: list[list[float]] = []
         kept_prints: dict[int, int] = {}
         for row, candidate in enumerate(found):
-            twin = kept_prints.get(int(prints[row]))
-            if twin is None and kept_rows:
-                similarity = vectors[kept_rows] @ vectors[row]
-                best = int(np.argmax(similarity))
-                if similarity[best] >= self.options.duplicate_cosine:
+            twin = kept_prints.get(prints[row])
+            if twin is None and kept_cosines and threshold <= 1:
+                best = max(range(len(kept_cosines)), key=lambda i: kept_cosines[i][row])
+                if kept_cosines[best][row] >= threshold:
                     twin = best
             if twin is not None:
                 kept[twin][2].append(candidate.key)
             elif len(kept) < k:
-                kept_prints[int(prints[row])] = len(kept)
+                kept_prints[prints[row]] = len(kept)
                 cosine = float(vectors[row] @ query[0]) if query is not None else None
                 kept.append((candidate.key, candidate.score, [], cosine))
-                kept_rows.append(row)
+                if threshold <= 1:
+                    kept_cosines.append((vectors @ vectors[row]).tolist())
         wanted = [key for key, _, folded, _ in kept for key in (key, *folded)]
         resolved = dict(zip(wanted, view.passages(wanted), strict=True))
         hits = []
