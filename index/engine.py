@@ -252,17 +252,18 @@ class NewsIndex:
         prints: list[int] = view.fingerprints(keys).tolist()
         threshold = self.options.duplicate_cosine
         kept: list[tuple[int, float, list[int], float | None]] = []
-        # For each kept passage, its cosine to every candidate: one product per kept passage
-        # (k at most) instead of one per candidate, compared in Python; a candidate's twin is
-        # the first most similar kept passage, as np.argmax picks.
-        kept_cosines: list[list[float]] = []
         kept_prints: dict[int, int] = {}
+        # Each candidate's highest cosine to a passage kept so far, and which (the first of
+        # equals, as np.argmax picks): updated by one product per kept passage (k at most)
+        # instead of three numpy calls per candidate, then read as Python lists.
+        nearest = np.full(len(found), -np.inf, dtype=np.float32)
+        nearest_kept = np.zeros(len(found), dtype=np.int64)
+        nearest_cosines: list[float] = nearest.tolist()
+        nearest_kept_rows: list[int] = nearest_kept.tolist()
         for row, candidate in enumerate(found):
             twin = kept_prints.get(prints[row])
-            if twin is None and kept_cosines and threshold <= 1:
-                best = max(range(len(kept_cosines)), key=lambda i: kept_cosines[i][row])
-                if kept_cosines[best][row] >= threshold:
-                    twin = best
+            if twin is None and kept and nearest_cosines[row] >= threshold:
+                twin = nearest_kept_rows[row]
             if twin is not None:
                 kept[twin][2].append(candidate.key)
             elif len(kept) < k:
@@ -270,7 +271,11 @@ class NewsIndex:
                 cosine = float(vectors[row] @ query[0]) if query is not None else None
                 kept.append((candidate.key, candidate.score, [], cosine))
                 if threshold <= 1:
-                    kept_cosines.append((vectors @ vectors[row]).tolist())
+                    cosines = vectors @ vectors[row]
+                    closer = cosines > nearest
+                    nearest[closer] = cosines[closer]
+                    nearest_kept[closer] = len(kept) - 1
+                    nearest_cosines, nearest_kept_rows = nearest.tolist(), nearest_kept.tolist()
         wanted = [key for key, _, folded, _ in kept for key in (key, *folded)]
         resolved = dict(zip(wanted, view.passages(wanted), strict=True))
         hits = []
