@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools index serve page-shots milvus soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
+.PHONY: install install-tools peer-txtai index serve page-shots milvus soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -16,6 +16,18 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+## txtai 9.14's API in its own virtualenv (.venv-txtai), the peer `make bench` measures beside
+## Byline: the same CPU torch and shared versions, by constraints.txt.
+PEER_VENV  := .venv-txtai
+PEER_STAMP := $(PEER_VENV)/.installed-stamp
+$(PEER_STAMP): eval/peers/txtai/requirements.txt constraints.txt
+	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet -c constraints.txt torch
+	$(PEER_VENV)/bin/python -m pip install --quiet -c constraints.txt -r eval/peers/txtai/requirements.txt
+	touch $@
+
+peer-txtai: $(PEER_STAMP)
 
 ## Programs the tests use besides Python packages: strace (what the server connects to), wrk (load),
 ## Chromium (the search page, driven by Playwright: its own browser download cannot work offline).
@@ -44,9 +56,10 @@ milvus: install
 soak: install
 	$(BIN)/byline soak --seconds 60 --clients 16
 
-## Speed and memory on this machine: a table, and JSON under eval/reports/.
-bench: install install-tools
-	$(BIN)/byline bench
+## Speed and memory on this machine, and txtai under the same load: a table, and JSON under
+## eval/reports/.
+bench: install install-tools peer-txtai
+	$(BIN)/byline bench --peer txtai
 
 ## Vector search at 10k, 100k and 1M passages: latency, recall@10 against exact, memory (minutes).
 bench-scale: install
@@ -83,4 +96,4 @@ test: lint typecheck install-tools
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(PEER_VENV) data .mypy_cache .ruff_cache .pytest_cache

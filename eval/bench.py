@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -21,7 +22,8 @@ import httpx
 
 from eval import loadgen
 from eval.loadgen import LoadResult, Request
-from eval.localserver import local_server, rss_mb
+from eval.localserver import cpu_seconds, local_server, rss_mb
+from eval.peer import PeerServer
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
@@ -38,6 +40,9 @@ class ServerLoad:
 
     latency: dict[str, LoadResult] = field(default_factory=dict)
     throughput: dict[int, LoadResult] = field(default_factory=dict)
+    cpu_ms_per_request: dict[int, float] = field(default_factory=dict)
+    """Server CPU time (all its threads) per search at each client count: what a request
+    costs, which, unlike requests per second, holds on a machine others are loading too."""
     ask_throughput: LoadResult | None = None
     rss_mb: float | None = None
 
@@ -77,17 +82,21 @@ def measure(
     seconds: float,
     rss: Callable[[], float] | None = None,
     ask_requests: list[Request] | None = None,
+    pid: int | None = None,
 ) -> ServerLoad:
     """One wrk connection per endpoint for latency, then 8 and 32 for search throughput
-    (and 8 for /ask, where given)."""
+    (and 8 for /ask, where given); with the server's `pid`, its CPU time per search."""
     load = ServerLoad()
     for name, requests in endpoints.items():
         loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
         load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
     for clients in CLIENT_COUNTS:
-        load.throughput[clients] = loadgen.run(
-            base_url, throughput_requests, clients=clients, seconds=seconds
-        )
+        before = cpu_seconds(pid) if pid else 0.0
+        result = loadgen.run(base_url, throughput_requests, clients=clients, seconds=seconds)
+        load.throughput[clients] = result
+        if pid and result.requests:
+            used = cpu_seconds(pid) - before
+            load.cpu_ms_per_request[clients] = used * 1000 / result.requests
     if ask_requests:
         load.ask_throughput = loadgen.run(
             base_url, ask_requests, clients=CLIENT_COUNTS[0], seconds=seconds
@@ -105,8 +114,13 @@ def run(
     peer_url: str | None = None,
     peer_search: str = "/search?query={q}&limit=5",
     peer_pid: int | None = None,
+    peer_server: AbstractContextManager[PeerServer] | None = None,
 ) -> BenchReport:
-    """Build an index of `corpus` in a temporary directory, serve it, and measure."""
+    """Build an index of `corpus` in a temporary directory, serve it, and measure.
+
+    `peer_server` is entered only after Byline's server has stopped, so the two never share
+    the machine; `peer_url` is a peer someone else runs.
+    """
     settings = Settings()
     embedder = settings.load_embedder()
     report = BenchReport(
@@ -173,18 +187,31 @@ def run(
                 seconds=seconds,
                 rss=server.rss_mb,
                 ask_requests=endpoints["POST /ask"],
+                pid=server.process.pid,
             )
-    if peer_url:
+    if peer_server is not None:
+        with peer_server as peer:
+            report.peer_url = f"{peer.name} at {peer.base_url}"
+            report.peer = _measure_peer(peer.base_url, peer.search, peer.pid, query_texts, seconds)
+    elif peer_url:
         report.peer_url = peer_url
-        searches = peer_requests(peer_search, query_texts)
-        report.peer = measure(
-            peer_url,
-            {"GET /search": searches},
-            searches,
-            seconds=seconds,
-            rss=(lambda: rss_mb(peer_pid)) if peer_pid else None,
-        )
+        report.peer = _measure_peer(peer_url, peer_search, peer_pid, query_texts, seconds)
     return report
+
+
+def _measure_peer(
+    base_url: str, search: str, pid: int | None, query_texts: Sequence[str], seconds: float
+) -> ServerLoad:
+    searches = peer_requests(search, query_texts)
+    loadgen.run(base_url, searches[:10], clients=1, seconds=1)  # warm-up
+    return measure(
+        base_url,
+        {"GET /search": searches},
+        searches,
+        seconds=seconds,
+        rss=(lambda: rss_mb(pid)) if pid else None,
+        pid=pid,
+    )
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
@@ -233,6 +260,8 @@ def render(report: BenchReport) -> str:
     )
     for clients, result in report.byline.throughput.items():
         rows.append((f"GET /search, {clients} clients", _rate(result)))
+    for clients, cpu in report.byline.cpu_ms_per_request.items():
+        rows.append((f"GET /search, {clients} clients: server CPU per request", f"{cpu:.2f} ms"))
     if report.byline.ask_throughput is not None:
         rows.append((f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate(report.byline.ask_throughput)))
     rows.append(("RSS after the load", f"{report.byline.rss_mb:.0f} MB"))
@@ -249,6 +278,14 @@ def render(report: BenchReport) -> str:
             ratio = report.byline.throughput[clients].req_per_s / result.req_per_s
             rows.append(
                 (f"peer search, {clients} clients", f"{_rate(result)}; Byline {ratio:.1f}x")
+            )
+        for clients, cpu in report.peer.cpu_ms_per_request.items():
+            ratio = cpu / report.byline.cpu_ms_per_request[clients]
+            rows.append(
+                (
+                    f"peer search, {clients} clients: server CPU per request",
+                    f"{cpu:.2f} ms; Byline {ratio:.1f}x less",
+                )
             )
         if report.peer.rss_mb is not None:
             rows.append(("peer RSS after the load", f"{report.peer.rss_mb:.0f} MB"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,12 @@ from service.cli_common import fail, load_embedder, settings_from
 from service.settings import Settings
 
 app = typer.Typer(help="Measure Byline: quality, speed, scale.")
+
+
+class PeerName(StrEnum):
+    """Peers `byline bench --peer` can start itself."""
+
+    TXTAI = "txtai"
 
 
 @app.command("eval")
@@ -125,22 +132,36 @@ def bench_command(
     peer_pid: Annotated[
         int | None, typer.Option(help="The peer's process id, to read its memory.")
     ] = None,
+    peer: Annotated[
+        PeerName | None,
+        typer.Option(
+            help="Start this peer over the same articles and load it too (txtai: needs "
+            "`make peer-txtai`)."
+        ),
+    ] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
         "eval/reports"
     ),
 ) -> None:
     """Measure indexing, start-up, HTTP latency and throughput (wrk) and memory; print a table."""
     from eval import bench
+    from eval.peer import txtai_server
     from eval.report import write_json
 
+    if peer is not None and peer_url is not None:
+        fail("give --peer or --peer-url, not both", code=2)
     settings = settings_from()
+    corpus = paths or [settings.seeds_dir]
+    if peer is not None and not (len(corpus) == 1 and corpus[0].is_dir()):
+        fail("--peer indexes one folder of .txt articles; give one folder or none", code=2)
     report = bench.run(
-        paths or [settings.seeds_dir],
+        corpus,
         queries=queries,
         seconds=seconds,
         peer_url=peer_url,
         peer_search=peer_search,
         peer_pid=peer_pid,
+        peer_server=txtai_server(corpus[0]) if peer is not None else None,
     )
     typer.echo(bench.render(report))
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench')}")

@@ -249,24 +249,33 @@ class NewsIndex:
             return []
         keys = np.array([c.key for c in found], dtype=np.int64)
         vectors = view.vectors(keys)
-        prints = view.fingerprints(keys)
+        prints: list[int] = view.fingerprints(keys).tolist()
+        threshold = self.options.duplicate_cosine
         kept: list[tuple[int, float, list[int], float | None]] = []
-        kept_rows: list[int] = []
         kept_prints: dict[int, int] = {}
+        # Each candidate's highest cosine to a passage kept so far, and which (the first of
+        # equals, as np.argmax picks): updated by one product per kept passage (k at most)
+        # instead of three numpy calls per candidate, then read as Python lists.
+        nearest = np.full(len(found), -np.inf, dtype=np.float32)
+        nearest_kept = np.zeros(len(found), dtype=np.int64)
+        nearest_cosines: list[float] = nearest.tolist()
+        nearest_kept_rows: list[int] = nearest_kept.tolist()
         for row, candidate in enumerate(found):
-            twin = kept_prints.get(int(prints[row]))
-            if twin is None and kept_rows:
-                similarity = vectors[kept_rows] @ vectors[row]
-                best = int(np.argmax(similarity))
-                if similarity[best] >= self.options.duplicate_cosine:
-                    twin = best
+            twin = kept_prints.get(prints[row])
+            if twin is None and kept and nearest_cosines[row] >= threshold:
+                twin = nearest_kept_rows[row]
             if twin is not None:
                 kept[twin][2].append(candidate.key)
             elif len(kept) < k:
-                kept_prints[int(prints[row])] = len(kept)
+                kept_prints[prints[row]] = len(kept)
                 cosine = float(vectors[row] @ query[0]) if query is not None else None
                 kept.append((candidate.key, candidate.score, [], cosine))
-                kept_rows.append(row)
+                if threshold <= 1:
+                    cosines = vectors @ vectors[row]
+                    closer = cosines > nearest
+                    nearest[closer] = cosines[closer]
+                    nearest_kept[closer] = len(kept) - 1
+                    nearest_cosines, nearest_kept_rows = nearest.tolist(), nearest_kept.tolist()
         wanted = [key for key, _, folded, _ in kept for key in (key, *folded)]
         resolved = dict(zip(wanted, view.passages(wanted), strict=True))
         hits = []

@@ -13,6 +13,7 @@ same commit, so after a crash the caller knows which writes to replay.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,23 +57,33 @@ class KeywordPassage:
     """Casefolded, as filters give it."""
 
 
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+"""bm25s's (and scikit-learn's) token pattern: words of two or more word characters."""
+
+
 class Analyzer:
     """Text to BM25 terms: lower case, words of two or more characters, no stop words,
-    stemmed; the same for passages and queries."""
+    stemmed; the same for passages and queries.
+
+    The terms are exactly `bm25s.tokenize`'s (tests/index/test_keywords.py compares them),
+    made here because bm25s builds its stop-word set per text and three progress bars per
+    call: a quarter of a hybrid search's own time besides the model, for one query.
+    """
 
     def __init__(self, params: Bm25Params) -> None:
         self.params = params
         self._stemmer = Stemmer.Stemmer("english") if params.stem else None
+        self._stopwords = frozenset(bm25s.tokenization._infer_stopwords(params.stopwords))
 
     def terms(self, texts: Sequence[str]) -> list[list[str]]:
-        tokens = bm25s.tokenize(
-            list(texts),
-            stopwords=self.params.stopwords,
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
-        return [list(t) for t in tokens]
+        words = [
+            [w for w in _WORD.findall(text.lower()) if w not in self._stopwords] for text in texts
+        ]
+        if self._stemmer is None:
+            return words
+        unique = list(dict.fromkeys(w for text in words for w in text))
+        stems = dict(zip(unique, self._stemmer.stemWords(unique), strict=True))
+        return [[stems[w] for w in text] for text in words]
 
 
 def _schema() -> tantivy.Schema:

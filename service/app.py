@@ -81,8 +81,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     )
     if settings.rate_limit:
         app.add_middleware(RateLimit, limit=settings.rate_limit)
-    instrument(app)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, metrics=instrument(app))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -11,12 +11,14 @@ from index.engine import NewsIndex
 from service.state import ServiceState
 
 
-def get_state(request: Request) -> ServiceState:
+# Both are `async def` though they never await: FastAPI runs a plain `def` dependency in the
+# worker thread pool, two thread hand-offs per request for an attribute read.
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.byline
     return state
 
 
-def get_index(state: Annotated[ServiceState, Depends(get_state)]) -> NewsIndex:
+async def get_index(state: Annotated[ServiceState, Depends(get_state)]) -> NewsIndex:
     return state.index
 
 

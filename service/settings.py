@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     embed_coalesce: bool = Field(
         True, description="Embed the queries of concurrent requests in one model call."
     )
+    embed_parallel: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Coalesced model calls that may run at once (each with BYLINE_EMBED_THREADS).",
+    )
     model_cache: Path = Field(
         Path("data/models"), description="Where the ONNX export of the model is cached."
     )

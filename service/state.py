@@ -53,7 +53,7 @@ class ServiceState:
         try:
             embedder = self._embedder or self.settings.load_embedder()
             if self.settings.embed_coalesce:
-                embedder = CoalescingEmbedder(embedder)
+                embedder = CoalescingEmbedder(embedder, leaders=self.settings.embed_parallel)
             self._index = NewsIndex.open(self.settings.index_config(), embedder)
         except ConfigurationError as exc:
             self.error = BylineError(str(exc))

@@ -23,10 +23,13 @@ def test_a_short_bench_fills_every_row_and_sees_no_failure() -> None:
     }
     assert set(report.byline.throughput) == set(bench.CLIENT_COUNTS)
     assert report.byline.ask_throughput is not None
+    assert set(report.byline.cpu_ms_per_request) == set(bench.CLIENT_COUNTS)
+    assert all(cpu > 0 for cpu in report.byline.cpu_ms_per_request.values())
     assert all(r.requests > 0 for r in report.byline.latency.values())
     table = bench.render(report)
     assert re.search(r"\| failed requests \(errors, non-2xx\) +\| 0 \|", table), table
     assert "GET /search median / raw embedding median" in table
+    assert "GET /search, 8 clients: server CPU per request" in table
 
 
 @pytest.mark.slow

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from eval import loadgen
 from eval.bench import search_requests
 from eval.loadgen import Request
-from eval.localserver import local_server
+from eval.localserver import cpu_seconds, local_server
 
 
 def test_wrk_load_is_counted_and_failures_are_seen(seed_index_dir: Path) -> None:
@@ -29,3 +31,11 @@ def test_wrk_load_is_counted_and_failures_are_seen(seed_index_dir: Path) -> None
     # An empty query is a 422: every request of that run counts as failed.
     assert bad.requests > 0
     assert bad.failed == bad.requests
+
+
+def test_cpu_seconds_of_a_process_grow_with_the_work_it_does() -> None:
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.1

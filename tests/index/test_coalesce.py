@@ -79,3 +79,49 @@ def test_large_calls_go_straight_to_the_model(embedder: Embedder) -> None:
     assert vectors.shape == (10, embedder.dimension)
     assert coalescing.calls == 0
     assert slow.batches == [10]
+
+
+class CountsInFlight(WrappedEmbedder):
+    """The real embedder, each call lingering a little, recording how many run at once."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.batches: list[int] = []
+        self.most_at_once = 0
+        self._running = 0
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        with self._lock:
+            self._running += 1
+            self.most_at_once = max(self.most_at_once, self._running)
+        try:
+            time.sleep(0.05)
+            self.batches.append(len(texts))
+            return self.inner.embed(texts)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+
+@pytest.mark.parametrize("leaders", [1, 2, 3])
+def test_at_most_leaders_model_calls_run_at_once_and_every_caller_gets_its_vectors(
+    embedder: Embedder, leaders: int
+) -> None:
+    counting = CountsInFlight(embedder)
+    coalescing = CoalescingEmbedder(counting, max_texts=32, leaders=leaders)
+    queries = QUERIES * 3
+    with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+        results = list(pool.map(lambda q: coalescing.embed([q]), queries))
+    for query, vectors in zip(queries, results, strict=True):
+        np.testing.assert_allclose(vectors, embedder.embed([query]), atol=1e-5)
+    assert sum(counting.batches) == len(queries)
+    assert len(counting.batches) < len(queries)
+    assert 1 <= counting.most_at_once <= leaders
+    # Nobody is left leading: a lone caller afterwards leads at once.
+    np.testing.assert_allclose(coalescing.embed(["Kursk"]), embedder.embed(["Kursk"]), atol=1e-5)
+
+
+def test_leaders_must_be_at_least_one(embedder: Embedder) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        CoalescingEmbedder(embedder, leaders=0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import pytest
+import Stemmer
 
 from index.archive import SearchFilter
 from index.documents import Document
@@ -105,3 +106,25 @@ def test_ranking_is_bm25s_ranking(seed_documents: list[Document]) -> None:
         np.testing.assert_allclose(
             scores / scores[0], expected[keys] / expected[keys[0]], rtol=0.04
         )
+
+
+@pytest.mark.parametrize("stem", [True, False])
+def test_terms_are_bm25s_tokenizers_terms(seed_documents: list[Document], stem: bool) -> None:
+    """The analyzer's own tokenizer gives exactly bm25s.tokenize's terms, one text at a time
+    and in a batch, so an index built with either is searched the same."""
+    texts = [line for d in seed_documents for line in d.text.splitlines()]
+    texts += [
+        "",
+        "the of and a",
+        "I x 7 42 ok",
+        "Don't re-run snake_case UPPER Straße naïve café 北京 Ёлка",
+        "U.S.-led talks, 2024-08-06: 'Kursk' (Курск)!",
+    ]
+    params = Bm25Params(stem=stem)
+    stemmer = Stemmer.Stemmer("english") if stem else None
+    expected = bm25s.tokenize(
+        texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+    )
+    analyzer = Analyzer(params)
+    assert analyzer.terms(texts) == [list(t) for t in expected]
+    assert [analyzer.terms([t])[0] for t in texts] == [list(t) for t in expected]

@@ -51,3 +51,15 @@ def test_each_request_is_logged_with_its_id_and_never_its_body(
     assert fields["status"] == 201
     assert fields["path"] == "/documents"
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+def test_metrics_name_unmatched_paths_none_and_leave_out_their_own_endpoint(
+    client: TestClient,
+) -> None:
+    client.get("/no/such/path")
+    client.get("/metrics")
+    client.get("/health")
+    text = client.get("/metrics").text
+    assert 'handler="none",method="GET",status="404"} 1.0' in text
+    assert 'handler="/metrics"' not in text
+    assert 'byline_http_response_size_bytes_count{handler="/health"} 1.0' in text

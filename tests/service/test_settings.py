@@ -94,3 +94,14 @@ def test_int8_needs_onnx_but_auto_does_not() -> None:
     with pytest.raises(ConfigurationError, match="BYLINE_EMBED_PRECISION=int8 needs"):
         load_settings(embed_precision="int8", embed_backend="torch")
     assert load_settings(embed_precision="auto", embed_backend="torch").precision() == "fp32"
+
+
+def test_parallel_model_calls_are_read_and_zero_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().embed_parallel == 1
+    monkeypatch.setenv("BYLINE_EMBED_PARALLEL", "2")
+    assert load_settings().embed_parallel == 2
+    monkeypatch.setenv("BYLINE_EMBED_PARALLEL", "0")
+    with pytest.raises(ConfigurationError, match="BYLINE_EMBED_PARALLEL='0'"):
+        load_settings()
