@@ -235,6 +235,8 @@ def _quantize(fp32: Path, target: Path, variant: Int8Variant) -> None:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     log.info("quantizing %s to int8 (recipe %d, %s)", fp32, QUANTIZATION_RECIPE, variant)
+    # It logs a line at INFO for each of the graph's ~100 nodes it leaves alone.
+    logging.getLogger(MatMulNBitsQuantizer.__module__).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         # Symbolic shape inference does not finish on this graph; ONNX's own does enough.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from index.onnx_embedding import (
     INT8_BLOCK,
     QUANTIZATION_RECIPE,
     OnnxEmbedder,
+    _quantize,
     auto_precision,
     cache_directory,
     detect_int8_variant,
@@ -119,6 +121,17 @@ def test_int8_multiplies_every_matmul_in_blocks_of_int8(int8_embedder: Embedder)
     # What remains in float multiplies activations by activations (attention scores).
     weights = {i.name for i in model.graph.initializer}
     assert not [n.name for n in nodes if n.op_type == "MatMul" and n.input[1] in weights]
+
+
+def test_quantizing_logs_one_line_not_one_per_node(
+    embedder: Embedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = Path(os.environ["BYLINE_MODEL_CACHE"])
+    fp32 = cache_directory(embedder.model_id, cache) / "model-fp32.onnx"
+    with caplog.at_level(logging.INFO):
+        _quantize(fp32, tmp_path / "model-int8.onnx", "vnni")
+    assert (tmp_path / "model-int8.onnx").is_file()
+    assert [r.name for r in caplog.records] == ["index.onnx_embedding"]
 
 
 def test_an_index_refuses_queries_of_another_precision(
