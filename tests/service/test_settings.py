@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from index.documents import Document
-from index.onnx_embedding import int8_variant
+from index.onnx_embedding import LOSSLESS_INT8, int8_variant
 from service import settings as settings_module
 from service.settings import ConfigurationError, load_settings
 from tests.conftest import IndexFactory
@@ -46,10 +46,12 @@ def test_impossible_chunking_is_refused_by_name(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.parametrize(
     ("cpuinfo", "lossless", "expected"),
     [
-        (CPUINFO_VNNI, frozenset(), "fp32"),  # as measured so far
+        (CPUINFO_VNNI, frozenset(), "fp32"),  # a kind not measured lossless
         (CPUINFO_AVX2, frozenset(), "fp32"),
-        (CPUINFO_VNNI, frozenset({"vnni"}), "int8"),  # once a recipe is lossless with VNNI
+        (CPUINFO_VNNI, frozenset({"vnni"}), "int8"),  # as measured for recipe 3
         (CPUINFO_AVX2, frozenset({"vnni"}), "fp32"),
+        (CPUINFO_VNNI, LOSSLESS_INT8, "int8"),  # the table as shipped
+        (CPUINFO_AVX2, LOSSLESS_INT8, "fp32"),
     ],
 )
 def test_auto_precision_follows_the_cpu_and_is_logged(
