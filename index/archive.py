@@ -176,7 +176,7 @@ def check_compatible(stored: ArchiveInfo, configured: ArchiveInfo, where: str) -
         update={"precision": configured.precision.split("-")[0]}
     ):
         # int8 vectors of different CPUs differ too, but too little to matter; the family
-        # ('int8r2' of 'int8r2-vnni') names the quantization recipe, which matters more.
+        # ('int8r3' of 'int8r3-vnni') names the quantization recipe, which matters more.
         return
     rebuild = _rebuild(where)
     check_model(stored, configured.model, where)
