@@ -101,9 +101,9 @@ def decode_info(raw: str | None, path: Path, *, migratable: bool = False) -> Arc
         raise IndexCorruptError(f"{path}: unreadable archive description ({exc})") from exc
 
 
-def stored_info(directory: Path) -> ArchiveInfo | None:
-    """What the archive in `directory` was built with, read without opening it for writing
-    (None when there is no archive yet)."""
+def _stored_description(directory: Path) -> tuple[Path, str | None] | None:
+    """The archive's raw description from `meta`, read without opening it for writing (None
+    when there is no archive; `(path, None)` for one with no description yet)."""
     path = directory / DATABASE
     if not path.exists():
         return None
@@ -114,22 +114,24 @@ def stored_info(directory: Path) -> ArchiveInfo | None:
         raise IndexCorruptError(f"{path}: not a readable archive ({exc})") from exc
     finally:
         db.close()
-    return decode_info(None if row is None else str(row[0]), path, migratable=True)
+    return path, None if row is None else str(row[0])
+
+
+def stored_info(directory: Path) -> ArchiveInfo | None:
+    """What the archive in `directory` was built with (None when there is no archive yet)."""
+    stored = _stored_description(directory)
+    return None if stored is None else decode_info(stored[1], stored[0], migratable=True)
 
 
 def stored_version(directory: Path) -> int | None:
     """The format version of the archive in `directory` (None when there is none)."""
-    path = directory / DATABASE
-    if not path.exists():
-        return None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = db.execute("SELECT value FROM meta WHERE key = 'info'").fetchone()
-        return None if row is None else int(json.loads(row[0]).get("format_version", 0))
-    except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError, ValueError):
+        stored = _stored_description(directory)
+        if stored is None or stored[1] is None:
+            return None
+        return int(json.loads(stored[1]).get("format_version", 0))
+    except (IndexCorruptError, json.JSONDecodeError, TypeError, ValueError):
         return None  # opening the archive says what is wrong with it
-    finally:
-        db.close()
 
 
 _LIVE_AT = "added_seq <= :seq AND (deleted_seq IS NULL OR deleted_seq > :seq)"
