@@ -97,16 +97,17 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
         spans.append(Span(sentence_start, match.end()))
         sentence_start = match.end()
     spans.append(Span(sentence_start, end))
-    trimmed = []
-    for span in spans:
-        s, e = span.start, span.end
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if s < e:
-            trimmed.append(Span(s, e))
-    return trimmed
+    trimmed = [Span(*trim(text, span.start, span.end)) for span in spans]
+    return [span for span in trimmed if span.start < span.end]
+
+
+def trim(text: str, start: int, end: int, chars: str | None = None) -> tuple[int, int]:
+    """`start, end` moved inwards past white space (or past any of `chars`)."""
+    while start < end and (text[start] in chars if chars else text[start].isspace()):
+        start += 1
+    while end > start and (text[end - 1] in chars if chars else text[end - 1].isspace()):
+        end -= 1
+    return start, end
 
 
 def split_lines(text: str, start: int, end: int) -> list[Span]:
@@ -116,11 +117,7 @@ def split_lines(text: str, start: int, end: int) -> list[Span]:
     while line_start < end:
         line_end = text.find("\n", line_start, end)
         line_end = end if line_end == -1 else line_end
-        s, e = line_start, line_end
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
+        s, e = trim(text, line_start, line_end)
         if s < e:
             spans.append(Span(s, e))
         line_start = line_end + 1

@@ -199,7 +199,7 @@ class Upkeep:
         the compaction share: its live rows into a new file, their passages pointed at it in
         one transaction, then the old file deleted. Returns the segments rewritten."""
         with self._write_lock:
-            live = dict(self._referenced_counts())
+            live = self._referenced_counts()
         rewritten = 0
         for segment, rows in self._vectors.segments().items():
             if segment == self._vectors.open_segment:
@@ -221,13 +221,10 @@ class Upkeep:
             rewritten += 1
         return rewritten
 
-    def _referenced_counts(self) -> list[tuple[int, int]]:
-        return [
-            (int(segment), int(count))
-            for segment, count in self._writer.execute(
-                "SELECT seg, COUNT(*) FROM passages GROUP BY seg"
-            )
-        ]
+    def _referenced_counts(self) -> dict[int, int]:
+        """Passages naming each vector segment (deleted ones not yet compacted included)."""
+        rows = self._writer.execute("SELECT seg, COUNT(*) FROM passages GROUP BY seg")
+        return {int(segment): int(count) for segment, count in rows}
 
 
 def _replace_ivf(latest: VectorSnapshot, merged: VectorSnapshot) -> VectorSnapshot:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from index.chunking import Span, split_lines, split_sentences
+from index.chunking import Span, split_lines, split_sentences, trim
 from index.speakers import (
     AUXILIARIES,
     COORDINATION,
@@ -120,16 +120,8 @@ def _quotes(text: str, paragraphs: list[Span]) -> list[_Quote]:
     if carried is not None:
         found.append(carried)
     for quote in found:
-        quote.start, quote.end = _trim(text, quote.start, quote.end, " \n,")
+        quote.start, quote.end = trim(text, quote.start, quote.end, " \n,")
     return [q for q in found if q.end > q.start]
-
-
-def _trim(text: str, start: int, end: int, chars: str) -> tuple[int, int]:
-    while start < end and text[start] in chars:
-        start += 1
-    while end > start and text[end - 1] in chars:
-        end -= 1
-    return start, end
 
 
 def _words(text: str) -> int:
@@ -307,7 +299,7 @@ def _reported(
                     start, end = (comma + 1, sentence.end) if comma > 0 else (-1, -1)
                 else:
                     start, end = sentence.start, sentence.start + according.start()
-                start, end = _trim(text, start, end, " ,.;:")
+                start, end = trim(text, start, end, " ,.;:")
                 if end > start and _words(text[start:end]) >= _MIN_REPORTED_WORDS:
                     resolver.said(speaker, number)
                     return Statement(
@@ -329,7 +321,7 @@ def _reported(
         if speaker is None:
             continue
         start = _content_start(text, verb, sentence)
-        end = _trim(text, start, sentence.end, " ,.;:")[1]
+        end = trim(text, start, sentence.end, " ,.;:")[1]
         if text[start : start + 1] in '“"«' or _words(text[start:end]) < _MIN_REPORTED_WORDS:
             continue
         resolver.said(speaker, number)
@@ -375,10 +367,10 @@ def _content_start(text: str, verb: re.Match[str], sentence: Span) -> int:
     window = text[verb.end() : min(sentence.end, verb.end() + 90)]
     that = _THAT.search(window)
     if that is not None and _words(window[: that.start()]) <= 10:
-        return _trim(text, verb.end() + that.end(), sentence.end, " ,:")[0]
-    start = _trim(text, verb.end(), sentence.end, " ,:")[0]
+        return trim(text, verb.end() + that.end(), sentence.end, " ,:")[0]
+    start = trim(text, verb.end(), sentence.end, " ,:")[0]
     when = _WHEN.match(text, start, sentence.end)
-    return _trim(text, when.end(), sentence.end, " ,:")[0] if when else start
+    return trim(text, when.end(), sentence.end, " ,:")[0] if when else start
 
 
 _WHEN = re.compile(

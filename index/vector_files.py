@@ -102,6 +102,8 @@ class VectorFiles:
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != self.dimension:
             raise ValueError(f"vectors of shape {matrix.shape}, expected (n, {self.dimension})")
+        if not len(matrix):  # a write that only deletes: nothing to write or fsync
+            return self.open_segment, np.zeros(0, np.int64)
         with self._lock:
             if self._open_rows and self._open_rows + len(matrix) > SEGMENT_ROWS:
                 self._open_segment, self._open_rows = self._next_segment(), 0
@@ -124,16 +126,20 @@ class VectorFiles:
         """The rows at these positions of one segment, in the order given."""
         path = self.path(segment)
         try:
-            data = np.fromfile(path, dtype=np.float32)
+            rows = path.stat().st_size // self.row_bytes
+            if len(positions) and int(positions.max()) >= rows:
+                raise IndexCorruptError(
+                    f"{path}: passages name row {int(positions.max())} of {rows}; restore "
+                    "the index from a backup or rebuild it with `byline index --rebuild`"
+                )
+            if not len(positions):
+                return np.zeros((0, self.dimension), np.float32)
+            # Mapped, so that a few rows (a metadata-only change) read a few pages, not the
+            # whole segment.
+            mapped = np.memmap(path, np.float32, "r", shape=(rows, self.dimension))
+            return np.array(mapped[positions], dtype=np.float32)
         except OSError as exc:
             raise IndexCorruptError(f"{path}: vector segment unreadable ({exc})") from exc
-        matrix = data.reshape(-1, self.dimension)
-        if len(positions) and int(positions.max()) >= len(matrix):
-            raise IndexCorruptError(
-                f"{path}: passages name row {int(positions.max())} of {len(matrix)}; restore "
-                "the index from a backup or rebuild it with `byline index --rebuild`"
-            )
-        return matrix[positions]
 
     def read_into(self, segment: int, positions: Positions, out: NDArray[np.float32]) -> None:
         """`out[i] = row positions[i]`; a segment read whole and in order goes straight into

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 
 from index.documents import load_documents
 from index.engine import Change, NewsIndex
@@ -35,6 +37,10 @@ from service.cli_common import (
 )
 from service.errors import ServiceError
 from service.schemas import AskRequest, SearchRequest, StatementsRequest
+
+TargetT = TypeVar("TargetT")
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResponseT = TypeVar("ResponseT")
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +150,20 @@ def _reader(text: str, index_dir: Path | None, model: str | None) -> NewsIndex:
     return open_index(settings_from(index_dir=index_dir, model=model), must_exist=True)
 
 
+def _through_core(
+    call: Callable[[TargetT, RequestT], ResponseT],
+    target: TargetT,
+    request_type: type[RequestT],
+    **fields: Any,
+) -> ResponseT:
+    """The command's arguments as a typed request through the one path to the core
+    (service/application.py); a refusal ends the command with its message (exit 2)."""
+    try:
+        return call(target, application.make(request_type, **fields))
+    except ServiceError as exc:
+        fail(exc.message, code=2)
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="The question, in plain language.")],
@@ -161,7 +181,9 @@ def search_command(
     """Search the index from the command line."""
     index = _reader(query, index_dir, model)
     try:
-        request = application.make(
+        response = _through_core(
+            application.search,
+            index,
             SearchRequest,
             query=query,
             k=k,
@@ -170,9 +192,6 @@ def search_command(
             published_before=before,
             publisher=publisher,
         )
-        response = application.search(index, request)
-    except ServiceError as exc:
-        fail(exc.message, code=2)
     finally:
         index.close()
     if as_json:
@@ -203,18 +222,16 @@ def ask_command(
     if not question.strip():
         fail("the text is empty; give a question", code=2)
     with loaded_state(settings) as state:
-        try:
-            request = application.make(
-                AskRequest,
-                question=question,
-                k=k,
-                published_after=after,
-                published_before=before,
-                publisher=publisher,
-            )
-            response = application.ask(state, request).response()
-        except ServiceError as exc:
-            fail(exc.message, code=2)
+        response = _through_core(
+            application.ask,
+            state,
+            AskRequest,
+            question=question,
+            k=k,
+            published_after=after,
+            published_before=before,
+            publisher=publisher,
+        ).response()
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -243,19 +260,17 @@ def said_command(
     """What a person or organisation said, quoted from the indexed articles."""
     settings = settings_from(index_dir=index_dir, model=model)
     with loaded_state(settings) as state:
-        try:
-            request = application.make(
-                StatementsRequest,
-                speaker=speaker,
-                q=about,
-                k=k,
-                published_after=after,
-                published_before=before,
-                publisher=publisher,
-            )
-            response = application.statements(state, request)
-        except ServiceError as exc:
-            fail(exc.message, code=2)
+        response = _through_core(
+            application.statements,
+            state,
+            StatementsRequest,
+            speaker=speaker,
+            q=about,
+            k=k,
+            published_after=after,
+            published_before=before,
+            publisher=publisher,
+        )
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
