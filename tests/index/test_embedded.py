@@ -170,8 +170,10 @@ _WRITER = textwrap.dedent(
         index.upsert([Document(doc_id=f"w{i}", text=text)])
         print(f"w{i}", flush=True)  # acknowledged: durable from here on
         if i % 3 == 2:
-            index.delete(f"w{i - 1}")
+            # Said before the delete: from here on w{i-1} may be gone, and a kill between the
+            # delete's commit and a line printed after it would look like a lost write.
             print(f"-w{i - 1}", flush=True)
+            index.delete(f"w{i - 1}")
         if i % 5 == 4:
             index.archive.compact()
         i += 1
