@@ -171,12 +171,13 @@ def _answer_has_evidence(answer: Answer, question: LabelledQuestion) -> bool:
 
 
 def evaluate_answers(
-    index: NewsIndex, answerer: Answerer, questions: Sequence[LabelledQuestion], k: int = 5
+    index: NewsIndex, answerer: Answerer, questions: Sequence[LabelledQuestion]
 ) -> AnswerQuality:
     """How often /ask quotes the evidence, and how well it declines what the corpus lacks."""
     contains = withheld_right = withheld_wrong = 0
     for question in questions:
-        answer = answerer.answer(question.question, index.search(question.question, k))
+        hits = index.search(question.question, answerer.depth)
+        answer = answerer.answer(question.question, hits)
         if question.answerable:
             contains += answer.answerable and _answer_has_evidence(answer, question)
             withheld_wrong += not answer.answerable

@@ -35,14 +35,14 @@ class SquadAnswers:
     answered: float
 
 
-def evaluate(dataset: Dataset, embedder: Embedder, settings: Settings, k: int = 5) -> SquadAnswers:
+def evaluate(dataset: Dataset, embedder: Embedder, settings: Settings) -> SquadAnswers:
     with temporary_index(settings.index_config(), embedder) as index:
         documents = [Document(doc_id=d, text=t) for d, t in dataset.documents.items()]
         index.upsert(documents, progress=True)
         answerer = ExtractiveAnswerer(embedder, knows=index.knows)
         contains = cites = answered = 0
         for qid, question in dataset.queries.items():
-            answer = answerer.answer(question, index.search(question, k))
+            answer = answerer.answer(question, index.search(question, answerer.depth))
             text = normalize_answer(" ".join(q.text for q in answer.quotes))
             contains += any(normalize_answer(gold) in text for gold in dataset.answers[qid])
             cites += any(q.document.doc_id == dataset.gold[qid] for q in answer.quotes)

@@ -83,18 +83,25 @@ def _common_prefix(a: str, b: str) -> str:
 
 
 _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s")
-_HOW_MANY = re.compile(r"\bhow\s+many\s+(?P<rest>.+)", re.IGNORECASE)
+_HOW_MANY = re.compile(
+    r"\bhow\s+many\s+(?P<rest>.+)|\b(?:the\s+)?(?:total\s+)?number\s+of\s+(?P<of>.+)|"
+    r"\bthe\s+(?P<population>population)\b",
+    re.IGNORECASE,
+)
 
 
 def counted_noun(question: str) -> str | None:
-    """What "how many X ..." counts: the last word of X ("Russian soldiers" → "soldiers").
-    None for other questions, and for "how much": a measure is given by its unit ("1,000
-    square km"), not by the thing measured."""
+    """What "how many X ...", "the number of X" count: the last word of X ("Russian
+    soldiers" → "soldiers"); "the population of" counts a population. None for other
+    questions, and for "how much": a measure is given by its unit ("1,000 square km"), not
+    by the thing measured."""
     match = _HOW_MANY.search(question)
     if match is None:
         return None
+    if match["population"]:
+        return match["population"]
     kept: list[str] = []
-    for word in words(match.group("rest"))[:4]:
+    for word in words(match["rest"] or match["of"])[:4]:
         if word.casefold() in _AUX or (kept and word.casefold().endswith("ed")):
             break
         kept.append(word)

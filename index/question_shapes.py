@@ -78,7 +78,8 @@ _PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
         (
             Shape.NUMBER,
             r"^\s*(?:how\s+(?:many|much|long|far|old|big|large|often)|what\s+(?:percentage|"
-            r"share|proportion|number|amount))\b",
+            r"share|proportion|number|amount)|what(?:\s+(?:is|was|are|were)|'s|’s)\s+the\s+"
+            r"(?:population|number|total|death\s+toll|toll|size|cost|price|age)\b)\b",
         ),
         (Shape.DATE, r"^\s*(?:when|what\s+(?:year|date|day|month|time))\b"),
         (Shape.PLACE, r"^\s*where\b"),

@@ -68,6 +68,10 @@ class ShapedAnswerer:
         self.answerability = Answerability(extractive.embedder)
         self.statements = Statements(index, extractive.embedder, index.options.duplicate_cosine)
 
+    @property
+    def depth(self) -> int:
+        return self.extractive.depth
+
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         asked = parse(question)
         if self.knows is not None and (

@@ -229,9 +229,11 @@ class AskResult:
 def ask(state: ServiceState, request: AskRequest, *, query: str | None = None) -> AskResult:
     """Answer a question with quotes. `query` searches with other words than the question
     (the chat's follow-ups carry the previous question's topic)."""
-    index = state.index
-    hits = _hits(index, [query or request.question], request.k, request, request.mode)[0]
-    return AskResult(request.question, hits, state.answerer.answer(request.question, hits))
+    index, answerer = state.index, state.answerer
+    # The answer reads deeper than the passages shown: its sentence may rank below k.
+    depth = max(request.k, answerer.depth)
+    hits = _hits(index, [query or request.question], depth, request, request.mode)[0]
+    return AskResult(request.question, hits[: request.k], answerer.answer(request.question, hits))
 
 
 def in_period(

@@ -38,6 +38,8 @@ def test_a_name_is_mentioned_by_its_inflections_but_not_by_a_lookalike() -> None
         ("how many people died when Belgorod was hit", "people"),
         ("How many settlements did Ukraine take?", "settlements"),
         ("How many were killed?", None),
+        ("What is the number of Russian soldiers in captivity?", "soldiers"),
+        ("What is the population of the city of Kursk?", "population"),
         ("How much land did Ukraine seize?", None),
         ("When did the attack happen?", None),
     ],
