@@ -20,6 +20,7 @@ class Shape(StrEnum):
     NUMBER = "number"
     DATE = "date"
     PLACE = "place"
+    NAME = "name"
     OTHER = "other"
 
 
@@ -82,6 +83,7 @@ _PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
             r"(?:population|number|total|death\s+toll|toll|size|cost|price|age)\b)\b",
         ),
         (Shape.DATE, r"^\s*(?:when|what\s+(?:year|date|day|month|time))\b"),
+        (Shape.NAME, r"^\s*what(?:\s+(?:is|was|are|were)|'s|’s)\s+the\s+names?\s+of\b"),
         (Shape.PLACE, r"^\s*where\b"),
     )
 )
@@ -121,11 +123,37 @@ _HOLDS = {
     Shape.PLACE: re.compile(
         r"\b(?:in|at|near|from|into|to|across|towards?|inside|outside)\s+(?:the\s+)?[A-Z]\w+"
     ),
+    Shape.NAME: re.compile(r"\b[A-Z][\w’'-]+\s+[A-Z][\w’'-]+"),
 }
+_FUTURE_QUESTION = re.compile(r"\b(?:will|going\s+to|next|upcoming)\b", re.IGNORECASE)
+_FUTURE = re.compile(
+    r"\b(?:will|would|shall|going\s+to|next|upcoming|plann?(?:ed|s)?|scheduled|expected|due\s+to|"
+    r"later|soon)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_future(question: str) -> bool:
+    """ "When will the next round take place?" asks after something still to come."""
+    return _FUTURE_QUESTION.search(question) is not None
+
+
+def speaks_of_future(sentence: str) -> bool:
+    """A sentence about what is still to come: a past date does not answer "when will"."""
+    return _FUTURE.search(sentence) is not None
+
+
+def full_names(sentence: str) -> list[str]:
+    """Runs of two or more capitalized words ("Oleksandr Syrskyi", "Eastern Economic
+    Forum"): what a sentence that answers "what is the name of" must hold."""
+    return [m.group() for m in _FULL_NAME.finditer(sentence)]
+
+
+_FULL_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")
 
 
 def holds_answer(shape: Shape, sentence: str) -> bool:
     """Does the sentence hold what a question of this shape asks for (a number, a date, a
-    place)? Every sentence does for other shapes."""
+    place, a name)? Every sentence does for other shapes."""
     pattern = _HOLDS.get(shape)
     return pattern is None or pattern.search(sentence) is not None

@@ -4,9 +4,12 @@
   given, one a line, each quoted verbatim with its citation, duplicates across articles folded;
   X may be a name or a role ("the Kremlin's foreign policy aide");
 - "who is X": the roles the articles give X, each where an article gives it;
-- "who said Y": the speaker of the statement that best matches Y;
+- "who said Y": the speaker of the statement that best matches Y (or, when none matches well,
+  the sentences that do: "who declared an emergency" may ask after a deed);
 - "how many", "how much", "when", "where": the best sentence that holds a number, a date or a
   place; for "how many X", a number that counts X, in a sentence naming what the question names;
+  for "when will", a sentence about what is still to come;
+- "what is the name of": a sentence that gives a full name the question does not;
 - anything else, and a shaped question the statements cannot answer: the extractive answer.
 
 It withholds the answer when the question names someone or something no article mentions,
@@ -27,9 +30,18 @@ from index.answerability import (
     coverage,
     mentions,
     names,
+    words,
 )
 from index.engine import Hit, NewsIndex
-from index.question_shapes import Question, Shape, holds_answer, parse
+from index.question_shapes import (
+    Question,
+    Shape,
+    asks_future,
+    full_names,
+    holds_answer,
+    parse,
+    speaks_of_future,
+)
 from index.who_said import Said, Statements, passage_at
 
 
@@ -85,7 +97,7 @@ class ShapedAnswerer:
             shaped = self._who_is(asked.subject)
         elif asked.shape is Shape.WHO_SAID and asked.topic:
             shaped = self._who_said(asked.topic, hits)
-        elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE):
+        elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE, Shape.NAME):
             shaped = self.extractive.answer(question, hits, holds=self._holds(question, asked))
         found = shaped if shaped is not None else self.extractive.answer(question, hits)
         return replace(found, shape=asked.shape.value)
@@ -95,14 +107,25 @@ class ShapedAnswerer:
         a date or a place and, for a number, names what the question names: "five killed in
         Belgorod" does not say how many were killed in Kursk."""
         noun = counted_noun(question)
-        named = names(question) if asked.shape is Shape.NUMBER else []
+        named = names(question) if asked.shape in (Shape.NUMBER, Shape.NAME) else []
+        future = asked.shape is Shape.DATE and asks_future(question)
+        asked_words = {w.casefold() for w in words(question)}
         check = self.answerability
+
+        def new_name(sentence: str) -> bool:
+            # "the name of the Belgorod governor" is answered by a name the question lacks.
+            return any(
+                any(w.casefold() not in asked_words for w in name.split())
+                for name in full_names(sentence)
+            )
 
         def holds(sentence: str) -> bool:
             return (
                 holds_answer(asked.shape, sentence)
                 and all(mentions(sentence, name) for name in named)
                 and (noun is None or check.counts(sentence, noun))
+                and (not future or speaks_of_future(sentence))
+                and (asked.shape is not Shape.NAME or new_name(sentence))
             )
 
         return holds
@@ -190,7 +213,9 @@ class ShapedAnswerer:
             return None
         best = said[0]
         if best.score < self.options.who_said_threshold:
-            return Answer(None, False, best.score, ())
+            # "Who declared a state of emergency" may ask after a deed, not a statement:
+            # the sentences may still answer.
+            return None
         quote = self._quote(best)
         text = f"{best.statement.speaker_name}: {quote.text} [1]"
         return Answer(text, True, best.score, (quote,), cited=True)

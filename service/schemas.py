@@ -242,7 +242,7 @@ class AskResponse(BaseModel):
         "other",
         description=(
             "How the question was read: said (what did X say), who_is, who_said, number, "
-            "date, place or other; the answer comes in kind."
+            "date, place, name (what is the name of) or other; the answer comes in kind."
         ),
     )
     confidence: float = Field(description="Similarity of the best quote to the question, 0-1.")

@@ -56,3 +56,21 @@ def test_a_number_that_counts_what_is_asked_is_the_answer(
     assert answer.answerable
     assert answer.text is not None
     assert "600" in answer.text
+
+
+def test_a_name_is_withheld_when_no_article_gives_one(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    # The articles speak of "the regional governor" of Belgorod and never name them.
+    answer = _ask(answerer, seed_index, "What is the name of the Belgorod governor?")
+    assert answer.shape == "name"
+    assert not answer.answerable
+
+
+def test_a_name_is_answered_by_the_sentence_that_gives_it(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    answer = _ask(answerer, seed_index, "What is the name of Ukraine's top general?")
+    assert answer.answerable
+    assert answer.text is not None
+    assert "Syrskyi" in answer.text
