@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.answerability import content_words, coverage
+from index.answerability import content_words, coverage, names
 from index.archive import Passage
 from index.caching import CachedEmbedder
 from index.chunking import Span, split_lines, split_sentences
@@ -86,7 +86,6 @@ class AnswerOptions:
 
 
 _QUESTION = re.compile(r"""\?["'”’)\]]*$""")
-_NAME = re.compile(r"\b[A-Z][\w’'-]+")
 
 
 _QUOTED = re.compile(r"[\"“”](?P<words>[^\"“”]+)[\"“”]")
@@ -94,11 +93,12 @@ _WORD = re.compile(r"[^\W_][\w’'-]*")
 
 
 def unknown_names(question: str, knows: Callable[[str], bool]) -> list[str]:
-    """Capitalized words of the question (but its first word), and the words it quotes,
-    that the corpus never mentions: a quotation no article has was said in none."""
-    names = [m.group() for m in _NAME.finditer(question) if question[: m.start()].strip()]
+    """The names the question gives (index/answerability.py's `names`: capitalized words
+    but the first, not adjectives of nationality: "American leaders" may be the articles'
+    "the United States"), and the words it quotes, that the corpus never mentions: a
+    quotation no article has was said in none."""
     quoted = [w.group() for m in _QUOTED.finditer(question) for w in _WORD.finditer(m["words"])]
-    return [w for w in dict.fromkeys([*names, *quoted]) if not knows(w)]
+    return [w for w in dict.fromkeys([*names(question), *quoted]) if not knows(w)]
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:

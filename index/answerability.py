@@ -49,7 +49,8 @@ def words(text: str) -> list[str]:
     return [m.group() for m in _WORD.finditer(text)]
 
 
-def _bare(word: str) -> str:
+def bare(word: str) -> str:
+    """The word casefolded, without a possessive ending."""
     return _POSSESSIVE.sub("", word).casefold()
 
 
@@ -65,9 +66,9 @@ def mentions(text: str, name: str) -> bool:
     """Does the text name it? "Russia" is named by "Russian", "Ukraine" by "Ukrainian":
     one word may extend the other by its inflection (the shared start is all but two
     letters of the shorter, and at least four)."""
-    wanted = _bare(name)
+    wanted = bare(name)
     for word in words(text):
-        word = _bare(word)
+        word = bare(word)
         shorter = min(len(word), len(wanted))
         shared = len(_common_prefix(word, wanted))
         if word == wanted or (shared >= max(4, shorter - 2) and shared >= shorter - 2):
@@ -156,7 +157,7 @@ class Answerability:
             for i in range(len(tokens)):
                 if _is_number(tokens, i):
                     window = tokens[max(0, i - self.options.before) : i + self.options.after + 1]
-                    near += [_bare(t) for t in window if not _is_number([t], 0)]
+                    near += [bare(t) for t in window if not _is_number([t], 0)]
         return self.similar(noun, list(dict.fromkeys(near)))
 
 
@@ -174,7 +175,7 @@ _FUNCTION_WORDS = frozenset(_FUNCTION.split())
 def content_words(text: str) -> list[str]:
     """The words that carry a text's meaning: function words and possessives dropped,
     casefolded, each once."""
-    found = (_bare(w) for w in words(text))
+    found = (bare(w) for w in words(text))
     return list(dict.fromkeys(w for w in found if w not in _FUNCTION_WORDS and len(w) > 1))
 
 

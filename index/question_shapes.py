@@ -39,6 +39,8 @@ _SAY = (
     r"replied|respond|responded|write|wrote|declare|declared|mean|argue|argued|warn|warned)"
 )
 _ABOUT = r"(?:about|on|of|regarding|concerning|over|to)"
+_DESCRIBE = r"describe|characteri[sz]e|view|see|explain|justify|assess|portray|frame|call"
+_BELIEVE = r"think|believe|say|claim|admit|deny|expect|suggest|blame|accuse"
 _NOT_A_QUESTION_WORD = (
     r"(?!(?:what|how|why|when|where|who|whom|which|did|does|do|is|was|are|were|will|can|"
     r"could|would|should|has|have|had)\b)"
@@ -49,12 +51,24 @@ _PATTERNS: tuple[tuple[Shape, re.Pattern[str]], ...] = tuple(
         (
             Shape.SAID,
             rf"^\s*(?:so\s+)?what\s+(?:did|does|do|has|have|had)\s+(?P<x>.+?)\s+(?:been\s+)?"
-            rf"(?:{_SAY}|saying)\b(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+            rf"(?:{_SAY}|saying)\b(?:\s+(?:{_ABOUT}\s+)?(?P<y>.+?))?{_END}",
         ),
         (
             Shape.SAID,
             rf"^\s*how\s+(?:did|does|do|has|have)\s+(?P<x>.+?)\s+(?:react|respond|reply|answer)"
             rf"(?:ed)?\b(?:\s+{_ABOUT}\s+(?P<y>.+?))?{_END}",
+        ),
+        (
+            Shape.SAID,
+            rf"^\s*how\s+(?:did|does|do|has|have)\s+(?P<x>.+?)\s+(?:{_DESCRIBE})\s+(?P<y>.+?){_END}",
+        ),
+        # "According to the Kremlin adviser, what would talks hinge on?"
+        (Shape.SAID, rf"^\s*according\s+to\s+(?P<x>[^,]+),\s*(?P<y>.+?){_END}"),
+        # "Did Putin think the attack slowed Russia down?"
+        (
+            Shape.SAID,
+            rf"^\s*(?:did|does|do|has|have)\s+(?P<x>(?:\S+\s+){{0,3}}?\S+?)\s+(?:{_BELIEVE})\s+"
+            rf"(?:that\s+)?(?P<y>.+?){_END}",
         ),
         (
             Shape.SAID,

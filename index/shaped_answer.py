@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from index.answer import Answer, ExtractiveAnswerer, Quote, unknown_names
 from index.answerability import (
     Answerability,
+    bare,
     content_words,
     counted_noun,
     coverage,
@@ -175,11 +176,16 @@ class ShapedAnswerer:
         Yuri Ushakov"; "Kyiv" → "Authorities in Kyiv"): the speakers whose name and role
         mention every name the subject gives, and of those the one whose role covers the
         subject's other words best, if it covers them well enough."""
-        given = names(subject, skip_first=False)
-        if not given:
-            return []  # "the spokesperson" alone could be anyone's
         found, _ = self.statements.speakers(None, self.options.role_speakers, 0)
         described = {s.key: f"{s.description or ''} {s.name}" for s in found}
+        given = names(subject, skip_first=False)
+        if not given:
+            # Typed in lower case ("the kremlin adviser"): the subject's words that the
+            # speakers' names and roles capitalize are the names it gives.
+            capitalized = {bare(n) for text in described.values() for n in names(text)}
+            given = [w for w in words(subject) if bare(w) in capitalized]
+        if not given:
+            return []  # "the spokesperson" alone could be anyone's
         matching = [k for k, text in described.items() if all(mentions(text, n) for n in given)]
         role = [w for w in content_words(subject) if not any(mentions(w, n) for n in given)]
         if not matching or not role:

@@ -74,3 +74,23 @@ def test_a_name_is_answered_by_the_sentence_that_gives_it(
     assert answer.answerable
     assert answer.text is not None
     assert "Syrskyi" in answer.text
+
+
+def test_a_role_typed_in_lower_case_finds_its_speaker(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    # "ukraine" is capitalized in the speaker's role ("Ukraine's armed forces commander
+    # General Oleksandr Syrskyi"); the articles spell his name two ways.
+    answer = _ask(answerer, seed_index, "what did ukraine's top general say")
+    assert answer.answerable
+    speakers = {q.speaker for q in answer.quotes}
+    assert speakers
+    assert speakers <= {"Oleksandr Syrskyi", "Oleksandr Sirsky"}
+
+
+def test_an_adjective_of_nationality_is_not_an_unknown_name(
+    answerer: ShapedAnswerer, seed_index: NewsIndex
+) -> None:
+    # No article says "American"; they say "the United States".
+    answer = _ask(answerer, seed_index, "What did Putin say about American and European elites?")
+    assert answer.answerable
