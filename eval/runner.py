@@ -49,12 +49,10 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             shape: seed.evaluate_answers(index, shaped, [q for q in every if q.shape == shape])
             for shape in ("said", "who", "number", "unanswerable")
         }
-        held_out = seed.evaluate_answers(
-            index, shaped, seed.load_questions(seed.HELD_OUT_QUESTIONS)
-        )
-        held_out_2 = seed.evaluate_answers(
-            index, shaped, seed.load_questions(seed.HELD_OUT_2_QUESTIONS)
-        )
+        held_out = {
+            name: (about, seed.evaluate_answers(index, shaped, seed.load_questions(path)))
+            for name, path, about in seed.HELD_OUT
+        }
         texts = {d.document.doc_id: d.document.text for d in index.documents()}
         found = statements.evaluate_statements(texts, statements.load_labels())
     return EvalReport(
@@ -84,14 +82,13 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
                 for shape, q in by_shape.items()
             )
             + ".",
-            f"held out ({held_out.answerable + held_out.unanswerable} questions written after "
-            f"the rules): {held_out.contains_evidence:.3f} with evidence; abstention precision "
-            f"{held_out.abstention_precision:.2f}, recall {held_out.abstention_recall:.2f}.",
-            f"held out 2 ({held_out_2.answerable + held_out_2.unanswerable} questions, blind to "
-            f"the answerability rules): {held_out_2.contains_evidence:.3f} of "
-            f"{held_out_2.answerable} with evidence; abstention precision "
-            f"{held_out_2.abstention_precision:.2f}, recall {held_out_2.abstention_recall:.2f} "
-            f"({held_out_2.unanswerable} unanswerable).",
+            *(
+                f"{name} ({q.answerable + q.unanswerable} questions, {about}): "
+                f"{q.contains_evidence:.3f} of {q.answerable} with evidence; abstention "
+                f"precision {q.abstention_precision:.2f}, recall {q.abstention_recall:.2f} "
+                f"({q.unanswerable} unanswerable)."
+                for name, (about, q) in held_out.items()
+            ),
             f"statements ({found.labelled} labelled in the seed articles): precision "
             f"{found.precision:.3f}, recall {found.recall:.3f}; speaker precision "
             f"{found.speaker_precision:.3f}, recall {found.speaker_recall:.3f}.",
@@ -101,8 +98,7 @@ def run_seed(settings: Settings, embedder: Embedder, modes: Sequence[Mode]) -> E
             "ask": asdict(answers),
             "ask_shaped": asdict(shaped_answers),
             "ask_by_shape": {shape: asdict(q) for shape, q in by_shape.items()},
-            "ask_held_out": asdict(held_out),
-            "ask_held_out_2": asdict(held_out_2),
+            **{"ask_" + name.replace(" ", "_"): asdict(q) for name, (_, q) in held_out.items()},
             "statements": {
                 **asdict(found),
                 "precision": found.precision,

@@ -27,6 +27,15 @@ seed-shapes figures are not the rules fitting their own questions."""
 HELD_OUT_2_QUESTIONS = Path(__file__).parent / "questions" / "seed-heldout2.jsonl"
 """A second blind held-out set, written by someone else while the answerability rules
 (index/answerability.py) were being written, and run once after they were fixed."""
+HELD_OUT_3_QUESTIONS = Path(__file__).parent / "questions" / "seed-heldout3.jsonl"
+"""A third, written from the articles alone by someone who saw neither the code nor the
+other questions; run once blind, after the 10-passage answers and the name and future
+checks (README, "Answers")."""
+HELD_OUT = (
+    ("held out", HELD_OUT_QUESTIONS, "written after the rules"),
+    ("held out 2", HELD_OUT_2_QUESTIONS, "blind to the answerability rules"),
+    ("held out 3", HELD_OUT_3_QUESTIONS, "blind to the code"),
+)
 DUPLICATE_PAIRS = Path(__file__).parent / "questions" / "seed-duplicates.jsonl"
 """Passage pairs labelled by reading: do they say the same thing? Anchored by quotes."""
 

@@ -47,26 +47,26 @@ def test_seed_retrieval_stays_above_its_floors(seed_index: NewsIndex, mode: Mode
 
 
 def test_seed_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
-    # Measured: 0.542 contain evidence; abstention precision 0.80, recall 0.40, 1 withheld.
+    # Measured: 0.604 contain evidence; abstention precision 0.80, recall 0.40, 1 withheld.
     quality = seed.evaluate_answers(
         seed_index, ExtractiveAnswerer(embedder, knows=seed_index.knows), seed.load_questions()
     )
-    assert quality.contains_evidence >= 0.50, quality
+    assert quality.contains_evidence >= 0.56, quality
     assert quality.abstention_recall >= 0.30, quality
     assert quality.abstention_precision >= 0.75, quality
     assert quality.wrongly_withheld <= 2, quality
 
 
 def test_shaped_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
-    # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.711
-    # contain evidence (said 1.00, who 1.00, number 0.80); abstention precision 0.83, recall 0.68.
+    # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.750
+    # contain evidence (said 1.00, who 1.00, number 0.90); abstention precision 0.94, recall 0.73.
     extractive = ExtractiveAnswerer(embedder, knows=seed_index.knows)
     shaped = ShapedAnswerer(seed_index, extractive, knows=seed_index.knows)
     questions = seed.load_questions() + seed.load_questions(seed.SHAPED_QUESTIONS)
     quality = seed.evaluate_answers(seed_index, shaped, questions)
-    assert quality.contains_evidence >= 0.68, quality
-    assert quality.abstention_precision >= 0.75, quality
-    assert quality.abstention_recall >= 0.60, quality
+    assert quality.contains_evidence >= 0.72, quality
+    assert quality.abstention_precision >= 0.85, quality
+    assert quality.abstention_recall >= 0.68, quality
     said = seed.evaluate_answers(seed_index, shaped, [q for q in questions if q.shape == "said"])
     assert said.contains_evidence >= 0.9, said
 
