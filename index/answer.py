@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.answerability import content_words, coverage, names
+from index.answerability import content_words, coverage, names, stems
 from index.archive import Passage
 from index.caching import CachedEmbedder
 from index.chunking import Span, split_lines, split_sentences
@@ -75,6 +75,9 @@ class AnswerOptions:
     sentence that answers is often in a passage ranked 6th to 10th (seed questions: evidence
     in an answer 0.711 from 5 passages and up to 2 sentences, 0.750 from 10 and up to 3;
     README, "Answers")."""
+    all_sentences: int = 5
+    """Every sentence of the top passages this many is embedded; below them, only the
+    sentences that share a word (by stem) with the question."""
     passage_weight: float = 0.3
     """How much the passage's own similarity adds to a sentence's: context helps short ones."""
     coverage_weight: float = 0.4
@@ -134,7 +137,10 @@ class ExtractiveAnswerer:
         return self.options.passages
 
     def candidates(
-        self, hits: Sequence[Hit], holds: Callable[[str], bool] | None = None
+        self,
+        hits: Sequence[Hit],
+        holds: Callable[[str], bool] | None = None,
+        question: str | None = None,
     ) -> list[tuple[Hit, int, int]]:
         """Distinct sentences of the top passages, as (hit, start, end) in the article.
 
@@ -143,12 +149,17 @@ class ExtractiveAnswerer:
         """
         seen: set[str] = set()
         found = []
-        for hit in hits[: self.options.passages]:
+        asked = stems(content_words(question)) if question else set()
+        for rank, hit in enumerate(hits[: self.options.passages]):
             text = hit.document.text
             for span in _sentences(text, hit.passage.start, hit.passage.end):
                 sentence = text[span.start : span.end]
                 key = normalize_for_comparison(sentence)
                 if _QUESTION.search(sentence) or (holds is not None and not holds(sentence)):
+                    continue
+                if rank >= self.options.all_sentences and not (
+                    asked & stems(content_words(sentence))
+                ):
                     continue
                 if key and key not in seen:
                     seen.add(key)
@@ -160,7 +171,7 @@ class ExtractiveAnswerer:
     ) -> Answer:
         """`holds` keeps only the sentences that hold what the question asks for (a number,
         a date)."""
-        sentences = self.candidates(hits, holds)
+        sentences = self.candidates(hits, holds, question)
         if not sentences:
             return Answer(None, False, 0.0, ())
         texts = [hit.document.text[s:e] for hit, s, e in sentences]

@@ -172,6 +172,11 @@ _FUNCTION = """a an the and or but if then than so as of in on at to for from by
 _FUNCTION_WORDS = frozenset(_FUNCTION.split())
 
 
+def stems(words: Sequence[str]) -> set[str]:
+    """The words' stems (Snowball English): "talks" and "talk" are one."""
+    return set(_STEMMER.stemWords(words))
+
+
 def content_words(text: str) -> list[str]:
     """The words that carry a text's meaning: function words and possessives dropped,
     casefolded, each once."""
