@@ -10,6 +10,7 @@ and metrics, rate limit, API key, body limit) and the same error bodies.
 from __future__ import annotations
 
 import anyio.to_thread
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,7 +40,9 @@ class SearchFastPath:
         try:
             # One hand-off to a worker thread, as for a plain `def` route: parsing, the search
             # and the JSON all run there, and the event loop only moves bytes.
-            response = await anyio.to_thread.run_sync(_serve, state, scope["query_string"])
+            response: Response = await anyio.to_thread.run_sync(
+                _serve, state, scope["query_string"]
+            )
         except (ServiceError, BylineError) as exc:
             response = failure_response(scope["path"], exc)
         await response(scope, receive, send)
