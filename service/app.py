@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
 def _route(router: APIRouter, method: str, path: str) -> APIRoute:
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.path == path and method in route.methods:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
             return route
     raise LookupError(f"no route for {method} {path}")
 

@@ -75,7 +75,8 @@ def clients(
         shutil.copytree(seed_index_dir, index_dir)
         apps.append(create_app(Settings(index_dir=index_dir), embedder=embedder))
     routed = apps[1]
-    routed.user_middleware = [m for m in routed.user_middleware if m.cls is not SearchFastPath]
+    fast_path: object = SearchFastPath
+    routed.user_middleware = [m for m in routed.user_middleware if m.cls is not fast_path]
     fast, reference = _client(apps[0]), _client(routed)
     yield fast, reference
     for client in (fast, reference):
