@@ -57,6 +57,8 @@ def _route_path(scope: Scope) -> str:
     under (its `get_route_path`, which is private)."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
-    if not root or not path.startswith(root) or path == root:
-        return "" if root and path == root else path
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
     return path[len(root) :] if path[len(root)] == "/" else path
