@@ -8,7 +8,7 @@ or after each write, never between, and never waits for one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.archive import (
     Candidate,
@@ -26,6 +26,11 @@ from index.fusion import Fusion, Mode, fuse
 from index.keywords import KeywordSearcher
 from index.vectors import RowFilter, VectorSnapshot
 
+PASSAGE_CACHE = 2048
+"""Passages (with their documents) a view keeps after reading them: the same few passages
+answer most searches, and reading them from SQLite was a fifth of a search's own Python time.
+Bounded because each entry holds its document's text alive."""
+
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class EmbeddedView:
@@ -38,6 +43,11 @@ class EmbeddedView:
     snapshot: VectorSnapshot
     keywords: KeywordSearcher
     document_count: int
+    _passages: dict[int, tuple[Passage, Document]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Read passages by key. A key is never reused and its row never changes, and a write
+    publishes a new view with an empty cache, so an entry is never stale."""
 
     @property
     def passage_count(self) -> int:
@@ -77,7 +87,20 @@ class EmbeddedView:
         return self.snapshot.columns.published[self.snapshot.rows_of(keys)]
 
     def passages(self, keys: Sequence[int]) -> list[tuple[Passage, Document]]:
-        return self.reader.read_passages(keys)
+        cache = self._passages
+        found = {}
+        for key in keys:
+            hit = cache.get(key)  # not `in` then `[]`: another search may clear it between
+            if hit is not None:
+                found[key] = hit
+        missing = [key for key in keys if key not in found]
+        if missing:
+            read = dict(zip(missing, self.reader.read_passages(missing), strict=True))
+            if len(cache) + len(read) > PASSAGE_CACHE:
+                cache.clear()  # cheaper than an LRU's bookkeeping on every search, and rare
+            cache.update(read)
+            found.update(read)
+        return [found[key] for key in keys]
 
     def document(self, doc_id: str) -> IndexedDocument | None:
         return self.reader.read_document(doc_id, self.seq)

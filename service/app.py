@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from index.embedding import Embedder
 from service import logs
 from service.errors import install_error_handlers
+from service.fast_path import SearchFastPath
 from service.limits import BodySizeLimit
 from service.mcp_server import build_mcp
 from service.observability import RequestContext, instrument
@@ -73,8 +75,17 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(ask.router)
+    app.include_router(documents.router)
+    app.include_router(statements.router)
+    app.include_router(openai_compat.router)
+    app.include_router(page.router)
+    app.mount(page.ASSETS_PREFIX, page.assets(), name="assets")
     # Added innermost first: a request meets CORS, then its id, the rate limit, the key check
-    # and the body limit before any route.
+    # and the body limit, then GET /search is served and anything else routed by FastAPI.
+    app.add_middleware(SearchFastPath, route=_route(search.router, "GET", SearchFastPath.PATH))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ApiKeyAuth, api_key=settings.key(), protect_reads=settings.protect_reads, host=settings.host
@@ -90,14 +101,6 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
             allow_headers=["*"],
             expose_headers=["mcp-session-id"],
         )
-    app.include_router(health.router)
-    app.include_router(search.router)
-    app.include_router(ask.router)
-    app.include_router(documents.router)
-    app.include_router(statements.router)
-    app.include_router(openai_compat.router)
-    app.include_router(page.router)
-    app.mount(page.ASSETS_PREFIX, page.assets(), name="assets")
     # The MCP endpoint is the streamable-HTTP route itself, so it answers at /mcp exactly.
     mcp = build_mcp(lambda: app.state.byline)
     mcp_app = mcp.streamable_http_app(
@@ -105,6 +108,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     )
     app.router.routes.extend(mcp_app.routes)
     return app
+
+
+def _route(router: APIRouter, method: str, path: str) -> APIRoute:
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
+            return route
+    raise LookupError(f"no route for {method} {path}")
 
 
 def app_from_env() -> FastAPI:

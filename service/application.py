@@ -9,11 +9,11 @@ front end reports in its own shape.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,17 +65,41 @@ if TYPE_CHECKING:
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
-def make(model: type[RequestT], *, given_as: str | None = None, **fields: object) -> RequestT:
+def make(
+    model: type[RequestT],
+    *,
+    given_as: str | None = None,
+    names: Mapping[str, str] | None = None,
+    **fields: object,
+) -> RequestT:
     """A typed request from a front end's own arguments; invalid ones are a 422 that says
     what to fix, in every front end's error shape. `given_as` ("query", "body") names where
-    the arguments came from, for the message."""
+    the arguments came from, for the message; `names` gives the front end's name of each
+    field it renames (GET /search's `q` is `query`), and its order is the messages' order."""
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
         errors = exc.errors()
+        if names:
+            errors = _in_front_end_terms(errors, names)
         if given_as is not None:
             errors = [{**e, "loc": (given_as, *e.get("loc", ()))} for e in errors]
         raise ServiceError(422, "invalid_request", describe_validation_errors(errors)) from None
+
+
+def _in_front_end_terms(errors: list[Any], names: Mapping[str, str]) -> list[Any]:
+    """Errors under the front end's names for the fields, in its order of them (pydantic
+    reports them in the model's)."""
+    order = {field: i for i, field in enumerate(names)}
+
+    def field(error: Any) -> str:
+        return str(error["loc"][0]) if error.get("loc") else ""
+
+    ordered = sorted(errors, key=lambda e: order.get(field(e), len(order)))
+    return [
+        {**e, "loc": (names.get(field(e), field(e)), *e["loc"][1:])} if e.get("loc") else e
+        for e in ordered
+    ]
 
 
 # -- scope -----------------------------------------------------------------------------------

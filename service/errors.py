@@ -97,6 +97,22 @@ def _response(request: Request, status: int, code: str, message: str) -> JSONRes
     return JSONResponse(content, status_code=status)
 
 
+def failure_response(path: str, exc: ServiceError | BylineError) -> JSONResponse:
+    """The response to a service or domain error raised serving `path`: what the exception
+    handlers below answer, for a front end that runs outside FastAPI's routing."""
+    if isinstance(exc, ServiceError):
+        status, code, message = exc.status, exc.code, exc.message
+    else:
+        status = next(
+            (s for kind, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(exc, kind)), 500
+        )
+        if status >= 500:
+            log.error("%s: %s", exc.code, exc)
+        code, message = exc.code, str(exc)
+    status, content = error_content(path, status, code, message)
+    return JSONResponse(content, status_code=status)
+
+
 def describe_validation_errors(errors: Sequence[Any]) -> str:
     """Turn pydantic's error list into one sentence per problem, naming where it is."""
     parts = []
@@ -133,16 +149,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
-        return _response(request, exc.status, exc.code, exc.message)
+        return failure_response(request.url.path, exc)
 
     @app.exception_handler(BylineError)
     async def _domain(request: Request, exc: BylineError) -> JSONResponse:
-        status = next(
-            (s for kind, s in _STATUS_BY_DOMAIN_ERROR.items() if isinstance(exc, kind)), 500
-        )
-        if status >= 500:
-            log.error("%s: %s", exc.code, exc)
-        return _response(request, status, exc.code, str(exc))
+        return failure_response(request.url.path, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

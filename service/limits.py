@@ -18,9 +18,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, send)
+            return
+        if _framed(scope, headers, declared):
+            # HTTP/1.1 delivers exactly the declared length (none without either header), so
+            # there is nothing to count: most requests, every search, skip two wrappers.
+            await self.app(scope, receive, send)
             return
         received = 0
         refused = False
@@ -52,3 +58,11 @@ class BodySizeLimit:
             f"the request body is over {self.max_bytes} bytes (BYLINE_MAX_BODY_BYTES); send "
             "fewer or smaller documents per request",
         )
+
+
+def _framed(scope: Scope, headers: dict[bytes, bytes], declared: bytes | None) -> bool:
+    """Does HTTP/1.x framing bound the body by what the headers declare (a valid length
+    under the limit, checked before, or no body at all)?"""
+    if not scope.get("http_version", "").startswith("1") or b"transfer-encoding" in headers:
+        return False
+    return declared is None or declared.isdigit()

@@ -10,8 +10,11 @@ from service.schemas import ERROR_RESPONSES, ErrorResponse, Health, Ready
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
 
+# `async def`: FastAPI runs a plain `def` route in the worker thread pool, a hand-off there
+# and back (and a wait behind the searches holding its threads) to build a constant. /ready
+# stays a `def`: on Milvus its counts are network calls, which must not block the event loop.
 @router.get("/health", operation_id="health", summary="Is the process up?")
-def health() -> Health:
+async def health() -> Health:
     return Health()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query
 
+from index.engine import NewsIndex
 from index.fusion import Mode
 from service import application
 from service.deps import AfterParam, BeforeParam, IndexDep, PublisherParam
@@ -49,6 +51,43 @@ def search_batch(index: IndexDep, request: BatchSearchRequest) -> ModelResponse:
     return ModelResponse(application.search_batch(index, request))
 
 
+QUERY_FIELDS = {
+    "q": "query",
+    "k": "k",
+    "mode": "mode",
+    "published_after": "published_after",
+    "published_before": "published_before",
+    "publisher": "publisher",
+    "doc_id": "doc_id",
+    "sort": "sort",
+    "recency_half_life_days": "recency_half_life_days",
+}
+"""GET /search's query parameters, in the route's order, and the request field of each."""
+_REPEATED = frozenset({"publisher", "doc_id"})
+
+
+def request_from_query(query_string: bytes) -> SearchRequest:
+    """GET /search's typed request from its raw query string, validated once: what FastAPI
+    would parse from the parameters `search_get` declares, with the same 422 messages."""
+    fields: dict[str, Any] = {}
+    # As Starlette reads a query string; a repeated single parameter keeps its last value.
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        field = QUERY_FIELDS.get(name)
+        if field is None:
+            continue
+        if name in _REPEATED:
+            fields.setdefault(field, []).append(value)
+        else:
+            fields[field] = value
+    names = {field: name for name, field in QUERY_FIELDS.items()}
+    return application.make(SearchRequest, given_as="query", names=names, **fields)
+
+
+def search_query(index: NewsIndex, query_string: bytes) -> ModelResponse:
+    """GET /search from its raw query string: how `SearchFastPath` serves it."""
+    return ModelResponse(application.search(index, request_from_query(query_string)))
+
+
 @router.get(
     "/search",
     operation_id="search_news",
@@ -73,6 +112,9 @@ def search_get(
         float | None, Query(gt=0, le=36500, description="Prefer recent articles.")
     ] = None,
 ) -> ModelResponse:
+    """Served by `service.fast_path.SearchFastPath` (`search_query`) before FastAPI's
+    routing; this declaration documents the parameters and is the reference the fast path is
+    tested against."""
     request = application.make(
         SearchRequest,
         given_as="query",

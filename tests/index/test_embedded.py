@@ -29,7 +29,7 @@ from index.documents import Document
 from index.embedded import EmbeddedArchive
 from index.embedded_upkeep import CENTROIDS
 from index.embedding import Embedder
-from index.engine import NewsIndex
+from index.engine import Hit, NewsIndex
 from index.errors import IndexMismatchError
 from index.keywords import Bm25Params
 from index.migration import migrate_if_needed
@@ -85,6 +85,34 @@ def test_a_view_taken_before_a_write_still_reads_the_old_state(make_index: Index
     assert [d.document.doc_id for d in listed] == ["d0", "d1"]
     keys = [p.key for p in listed[0].passages]
     assert [p for p, _ in before.passages(keys)] == list(listed[0].passages)
+
+
+def test_searches_after_a_write_never_see_passages_cached_before_it(
+    make_index: IndexFactory,
+) -> None:
+    """A view caches the passages its searches read; a write publishes a new view, so a
+    retitled, replaced or deleted article is never answered from the old one's cache."""
+
+    def titles(hits: list[Hit]) -> dict[str, str | None]:
+        found = [d for h in hits for d in (h.document, *(d for _, d in h.also_in))]
+        return {d.doc_id: d.title for d in found}
+
+    index = make_index()
+    index.upsert(_docs(2))
+    before = index.view()
+    first = index.search("school shelling in Sumy", 2)
+    assert titles(first) == {"d0": None, "d1": None}
+    index.upsert([replace(_docs(1)[0], title="Retitled")])
+    assert titles(index.search("school shelling in Sumy", 2)) == {"d0": "Retitled", "d1": None}
+    index.upsert([Document(doc_id="d0", text="A new text about Pokrovsk entirely.")])
+    index.delete("d1")
+    assert [h.document.text for h in index.search("school shelling in Sumy", 2)] == [
+        "A new text about Pokrovsk entirely."
+    ]
+    # The view taken first still answers from its own state, read or cached.
+    keys = [h.passage.key for h in first]
+    for _ in range(2):
+        assert [d.doc_id for _, d in before.passages(keys)] == [h.document.doc_id for h in first]
 
 
 def test_an_archive_built_otherwise_is_refused_with_how_to_fix_it(
@@ -159,7 +187,7 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from service.settings import Settings
-    from index.engine import NewsIndex
+    from index.engine import Hit, NewsIndex
     from index.documents import Document
     from dataclasses import replace
     config = replace(Settings().index_config(), index_dir=Path(sys.argv[1]))
