@@ -77,8 +77,8 @@ eval-fusion: install
 	$(BIN)/byline eval --fusion-table --beir $(SHARED)/scifact --squad $(SHARED)/squad-dev/dev-v1.1.json.gz
 
 ## int8 on the kernels of an AVX2-only CPU, on this machine: ONNX Runtime under qemu-user
-## emulating a Haswell (`apt-get install qemu-user`; not part of `make test`). Emulation runs
-## the model about 1,000 times slower: the default sample takes hours (docs/int8.md).
+## emulating a Haswell (`apt-get install qemu-user`; not part of `make test`). Emulated, the
+## model takes about a second a token: the default sample takes hours (docs/int8.md).
 INT8_CPU     ?= Haswell-v4
 INT8_OUT     ?= eval/reports/int8-kernels
 INT8_SAMPLES ?= --samples squad-questions scifact-queries squad-paragraphs --limit 100
