@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/benchmarks
 
-.PHONY: install install-tools peer-txtai index serve page-shots milvus soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking test lint typecheck clean
+.PHONY: install install-tools peer-txtai index serve page-shots milvus soak bench bench-scale eval eval-beir eval-squad eval-fusion eval-chunking int8-emulated test lint typecheck clean
 
 # Re-installs only when the dependency files change. torch goes first, pinned to the CPU
 # build: installing anything that depends on torch before it pulls GBs of CUDA wheels.
@@ -75,6 +75,30 @@ eval-squad: install
 ## Every fusion method and weight on SciFact train, SQuAD and the seeds; the choice, and SciFact test.
 eval-fusion: install
 	$(BIN)/byline eval --fusion-table --beir $(SHARED)/scifact --squad $(SHARED)/squad-dev/dev-v1.1.json.gz
+
+## int8 on the kernels of an AVX2-only CPU, on this machine: ONNX Runtime under qemu-user
+## emulating a Haswell (`apt-get install qemu-user`; not part of `make test`). Emulated, the
+## model takes about a second a token: the default sample takes hours (docs/int8.md).
+INT8_CPU     ?= Haswell-v4
+INT8_OUT     ?= eval/reports/int8-kernels
+INT8_SAMPLES ?= --samples squad-questions scifact-queries squad-paragraphs --limit 100
+INT8_DATA    := --scifact $(SHARED)/scifact --squad $(SHARED)/squad-dev/dev-v1.1.json.gz
+INT8         := $(BIN)/python -m eval.int8_kernels
+QEMU         := nice -n 10 qemu-x86_64 -cpu $(INT8_CPU)
+int8-emulated: install
+	command -v qemu-x86_64 >/dev/null || { echo "needs qemu-user: apt-get install -y qemu-user" >&2; exit 2; }
+	$(INT8) dump --precision fp32 --out $(INT8_OUT)/native-fp32 $(INT8_SAMPLES) $(INT8_DATA)
+	$(INT8) dump --precision int8 --out $(INT8_OUT)/native-int8 $(INT8_SAMPLES) $(INT8_DATA)
+	$(INT8) op $(INT8_OUT)/op-native
+	$(QEMU) $(INT8) op $(INT8_OUT)/op-emulated
+	$(QEMU),-avx2 $(INT8) op $(INT8_OUT)/op-emulated-no-avx2
+	$(INT8) op-check $(INT8_OUT)/op-native $(INT8_OUT)/op-emulated $(INT8_OUT)/op-emulated-no-avx2
+	$(QEMU) $(INT8) dump --precision fp32 --out $(INT8_OUT)/emulated-fp32 --samples squad-questions --limit 5 $(INT8_DATA)
+	$(QEMU) $(INT8) dump --precision int8 --out $(INT8_OUT)/emulated-int8 $(INT8_SAMPLES) $(INT8_DATA)
+	$(INT8) compare $(INT8_OUT)/native-fp32 $(INT8_OUT)/emulated-fp32
+	$(INT8) compare $(INT8_OUT)/native-fp32 $(INT8_OUT)/native-int8
+	$(INT8) compare $(INT8_OUT)/native-fp32 $(INT8_OUT)/emulated-int8
+	$(INT8) compare $(INT8_OUT)/native-int8 $(INT8_OUT)/emulated-int8
 
 ## The labelled seed questions (seconds).
 eval: install

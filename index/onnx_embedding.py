@@ -78,8 +78,9 @@ so an export or an index of an earlier recipe is never reused as if it were this
 LOSSLESS_INT8: frozenset[Int8Variant] = frozenset({"vnni"})
 """CPU kinds where int8 was measured within 0.002 nDCG@10 of fp32 on SciFact test, dense and
 hybrid, so that `auto` picks it there. VNNI: recipe 3 loses nothing on SciFact test or train
-under z-score, min-max or RRF fusion (README, "Speed and memory"). AVX2 and ARM run other
-integer kernels, not measured: fp32."""
+under z-score, min-max or RRF fusion (README, "Speed and memory"). AVX2 runs another kernel:
+under emulation its vectors are as close to fp32 as VNNI's, but SciFact was not run on it
+(docs/int8.md): fp32. ARM: not measured, fp32."""
 
 
 def detect_int8_variant(cpuinfo: str, machine: str) -> Int8Variant:
