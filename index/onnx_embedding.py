@@ -69,7 +69,9 @@ class ExportMeta:
         )
 
 
-Int8Variant = Literal["vnni", "avx2", "arm64"]
+Int8Variant = Literal["vnni", "avxvnni", "avx2", "arm64"]
+"""vnni: AVX-512 VNNI; avxvnni: VNNI on 256-bit registers without AVX-512 (Alder Lake and
+later), where ONNX Runtime runs yet another int8 kernel."""
 
 QUANTIZATION_RECIPE = 3
 """Bump when `_quantize` changes: it names the int8 file and the precision an index records,
@@ -80,7 +82,8 @@ LOSSLESS_INT8: frozenset[Int8Variant] = frozenset({"vnni"})
 hybrid, so that `auto` picks it there. VNNI: recipe 3 loses nothing on SciFact test or train
 under z-score, min-max or RRF fusion (README, "Speed and memory"). AVX2 runs another kernel:
 under emulation its vectors are as close to fp32 as VNNI's, but SciFact was not run on it
-(docs/int8.md): fp32. ARM: not measured, fp32."""
+(docs/int8.md): fp32. AVX-VNNI without AVX-512 runs a third kernel, which neither a machine
+here nor QEMU 7.2 can run: fp32. ARM: not measured, fp32."""
 
 
 def detect_int8_variant(cpuinfo: str, machine: str) -> Int8Variant:
@@ -89,12 +92,14 @@ def detect_int8_variant(cpuinfo: str, machine: str) -> Int8Variant:
         return "arm64"
     match = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
     flags = set(match.group(1).split()) if match else set()
-    return "vnni" if flags & {"avx512_vnni", "avx_vnni"} else "avx2"
+    if "avx512_vnni" in flags:
+        return "vnni"
+    return "avxvnni" if "avx_vnni" in flags else "avx2"
 
 
 @functools.cache
 def int8_variant(cpuinfo: Path = Path("/proc/cpuinfo")) -> Int8Variant:
-    """The quantization this CPU runs fast and without saturation: 'vnni', 'arm64' or 'avx2'."""
+    """The int8 kernels this CPU runs: 'vnni', 'avxvnni', 'avx2' or 'arm64'."""
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:

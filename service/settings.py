@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     embed_precision: Literal["auto", "fp32", "int8"] = Field(
         "auto",
         description="onnx only: fp32, int8 (faster, slightly less accurate), or auto: the "
-        "existing index's precision, else int8 where measured lossless (VNNI CPUs), else fp32.",
+        "existing index's precision, else int8 where measured lossless (AVX-512 VNNI CPUs), "
+        "else fp32.",
     )
     embed_threads: int = Field(
         0, ge=0, le=256, description="onnx only: threads per model call; 0 means one per core."

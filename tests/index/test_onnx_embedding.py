@@ -150,8 +150,10 @@ def test_an_index_refuses_queries_of_another_precision(
 def test_the_cpu_kind_is_read_from_cpuinfo(tmp_path: Path) -> None:
     assert detect_int8_variant(CPUINFO_VNNI, "x86_64") == "vnni"
     assert detect_int8_variant(CPUINFO_AVX2, "x86_64") == "avx2"
-    # Alder Lake and later: VNNI on 256-bit registers, without AVX-512.
-    assert detect_int8_variant(CPUINFO_AVX2.replace("avx2", "avx2 avx_vnni"), "x86_64") == "vnni"
+    # Alder Lake and later: VNNI on 256-bit registers, without AVX-512, another kernel.
+    alder_lake = CPUINFO_AVX2.replace("avx2", "avx2 avx_vnni")
+    assert detect_int8_variant(alder_lake, "x86_64") == "avxvnni"
+    assert detect_int8_variant(CPUINFO_VNNI.replace("avx2", "avx2 avx_vnni"), "x86_64") == "vnni"
     # A flag's name elsewhere ("bugs", "model name") is not a flag.
     assert detect_int8_variant(CPUINFO_AVX2 + "bugs\t\t: avx512_vnni\n", "x86_64") == "avx2"
     assert detect_int8_variant("", "x86_64") == "avx2"
@@ -166,6 +168,7 @@ def test_auto_is_int8_only_where_int8_was_measured_lossless() -> None:
     # Measured: recipe 3 with VNNI; the other kinds' integer kernels were not measured.
     assert auto_precision("vnni") == "int8"
     assert auto_precision("avx2") == auto_precision("arm64") == "fp32"
+    assert auto_precision("avxvnni") == "fp32"
     assert auto_precision("vnni", frozenset({"vnni"})) == "int8"
     assert auto_precision("avx2", frozenset({"vnni"})) == "fp32"
 
