@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     search_mode: Mode = Field(_SEARCH.mode, description="Default mode: dense, bm25 or hybrid.")
     fusion: FusionMethod = Field(
         _FUSION.method,
-        description="How hybrid mode fuses the two ranked lists: convex, zscore, dbsf, rank, rrf.",
+        description="How hybrid mode fuses the two ranked lists: convex, zscore, dbsf, rank, rrf, "
+        "zscore_rrf, peaked.",
     )
     dense_weight: float = Field(
         _FUSION.dense_weight, ge=0.0, le=1.0, description="Weight of dense scores in fusion."

@@ -6,7 +6,16 @@ import pytest
 from typer.testing import CliRunner
 
 from eval.cli import app
-from eval.fusion_sweep import SELECTION, WEIGHTS, choose, label, ratios, variants
+from eval.fusion_sweep import (
+    PEAK_EXPONENTS,
+    RRF_SHARES,
+    SELECTION,
+    WEIGHTS,
+    choose,
+    label,
+    ratios,
+    variants,
+)
 from index.fusion import FUSION_METHODS, Fusion
 
 
@@ -22,7 +31,9 @@ def test_variants_cover_every_method_and_weight_once() -> None:
     found = variants()
     assert len({label(f) for f in found}) == len(found)
     assert {f.method for f in found} == set(FUSION_METHODS)
-    assert len(found) == 1 + (len(FUSION_METHODS) - 1) * len(WEIGHTS)
+    single = len(FUSION_METHODS) - 3  # less rrf, zscore_rrf and peaked
+    two = len(RRF_SHARES) + len(PEAK_EXPONENTS)
+    assert len(found) == 1 + (single + two) * len(WEIGHTS)
 
 
 def test_ratios_divide_by_each_datasets_best() -> None:

@@ -9,10 +9,14 @@ from index.fusion import (
     convex_fusion,
     distribution_based,
     fuse,
+    peaked_fusion,
     rank_scores,
     ranked,
     reciprocal_rank_fusion,
+    top_z,
+    weighted_fusion,
     z_score,
+    z_score_with_rrf,
 )
 
 
@@ -78,7 +82,40 @@ def test_every_method_fuses_through_one_entry_point(method: FusionMethod) -> Non
     assert [k for k, _ in ranked(only_dense)] == [1, 2, 3]  # one list alone keeps its order
 
 
-@pytest.mark.parametrize("method", [m for m in FUSION_METHODS if m != "rrf"])
+def test_z_score_with_rrf_adds_each_lists_rank_term() -> None:
+    dense = {1: 1.0, 2: 0.0}
+    lexical = {1: 1.0, 3: 0.0}
+    # z: 1 is +1 in both; 2 and 3 are -1 in one list and missing (lowest z, -1) in the other.
+    # RRF at k=1: 1 is first twice (1/2 + 1/2); 2 and 3 are second once (1/3).
+    fused = z_score_with_rrf(dense, lexical, 0.5, share=1.0, k=1)
+    assert fused == pytest.approx({1: 1.0 + 1.0, 2: -1.0 + 1 / 3, 3: -1.0 + 1 / 3})
+    assert z_score_with_rrf(dense, lexical, 0.5, share=0.0) == weighted_fusion(
+        dense, lexical, 0.5, z_score
+    )
+
+
+def test_top_z_is_the_best_scores_distance_from_the_mean() -> None:
+    assert top_z({1: 2.0, 2: 0.0, 3: 0.0, 4: 0.0}) == pytest.approx(3**0.5)
+    assert top_z({1: 1.0, 2: 0.0}) == pytest.approx(1.0)
+    assert top_z({1: 5.0}) == 0.0
+    assert top_z({1: 5.0, 2: 5.0}) == 0.0
+
+
+def test_peaked_fusion_scales_each_weight_by_its_lists_top_z() -> None:
+    dense = {1: 2.0, 2: 0.0, 3: 0.0, 4: 0.0}  # top z sqrt(3)
+    lexical = {1: 1.0, 5: 0.0}  # top z 1
+    # Exponent -1: 0.5 / sqrt(3) against 0.5 / 1, so the dense weight is 1 / (1 + sqrt(3)).
+    assert peaked_fusion(dense, lexical, 0.5, -1.0) == pytest.approx(
+        weighted_fusion(dense, lexical, 1 / (1 + 3**0.5), z_score)
+    )
+    assert peaked_fusion(dense, lexical, 0.5, 1.0) == pytest.approx(
+        weighted_fusion(dense, lexical, 3**0.5 / (1 + 3**0.5), z_score)
+    )
+    assert peaked_fusion(dense, lexical, 0.6, 0.0) == weighted_fusion(dense, lexical, 0.6, z_score)
+
+
+# zscore_rrf is left out: its RRF term has no weight, so both lists count at any weight.
+@pytest.mark.parametrize("method", [m for m in FUSION_METHODS if m not in ("rrf", "zscore_rrf")])
 def test_weight_one_or_zero_is_one_list_alone(method: FusionMethod) -> None:
     dense = {1: 0.9, 2: 0.5, 3: 0.1}
     lexical = {3: 20.0, 2: 10.0, 1: 1.0}
