@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from index.answerability import content_words, coverage, names, stems
-from index.archive import Passage
+from index.archive import Passage, SearchFilter
 from index.caching import CachedEmbedder
 from index.chunking import Span, split_lines, split_sentences
 from index.cleaning import normalize_for_comparison
@@ -59,7 +59,12 @@ class Answerer(Protocol):
         """How many retrieved passages the answer is drawn from: search at least this deep."""
         ...
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+    def answer(
+        self, question: str, hits: Sequence[Hit], search_filter: SearchFilter | None = None
+    ) -> Answer:
+        """`hits` were searched with `search_filter`; an answer drawn from elsewhere (a
+        speaker's statements) keeps to it too."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +172,15 @@ class ExtractiveAnswerer:
         return found
 
     def answer(
-        self, question: str, hits: Sequence[Hit], holds: Callable[[str], bool] | None = None
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        search_filter: SearchFilter | None = None,
+        *,
+        holds: Callable[[str], bool] | None = None,
     ) -> Answer:
-        """`holds` keeps only the sentences that hold what the question asks for (a number,
+        """The answer from the sentences of `hits` (which keep to `search_filter` already).
+        `holds` keeps only the sentences that hold what the question asks for (a number,
         a date)."""
         sentences = self.candidates(hits, holds, question)
         if not sentences:

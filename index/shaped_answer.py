@@ -33,6 +33,7 @@ from index.answerability import (
     names,
     words,
 )
+from index.archive import SearchFilter
 from index.engine import Hit, NewsIndex
 from index.question_shapes import (
     Question,
@@ -85,7 +86,9 @@ class ShapedAnswerer:
     def depth(self) -> int:
         return self.extractive.depth
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(
+        self, question: str, hits: Sequence[Hit], search_filter: SearchFilter | None = None
+    ) -> Answer:
         asked = parse(question)
         if self.knows is not None and (
             unknown_names(question, self.knows) or self._unknown_subject(asked)
@@ -93,7 +96,7 @@ class ShapedAnswerer:
             return Answer(None, False, 0.0, ())
         shaped: Answer | None = None
         if asked.shape is Shape.SAID and asked.subject:
-            shaped = self._said(asked)
+            shaped = self._said(asked, search_filter)
         elif asked.shape is Shape.WHO_IS and asked.subject:
             shaped = self._who_is(asked.subject)
         elif asked.shape is Shape.WHO_SAID and asked.topic:
@@ -142,7 +145,7 @@ class ShapedAnswerer:
         # paraphrase of words the articles use, so only all of them unknown counts.
         return bool(unknown) and (unknown == words or any(w[:1].isupper() for w in unknown))
 
-    def _said(self, asked: Question) -> Answer | None:
+    def _said(self, asked: Question, search_filter: SearchFilter | None) -> Answer | None:
         assert asked.subject is not None
         keys = self.statements.speaker_keys(asked.subject)
         by_role = not keys
@@ -150,7 +153,7 @@ class ShapedAnswerer:
             keys = self._speaker_by_role(asked.subject)
         if not keys:
             return None
-        said = self.statements.by(keys, asked.topic, self.options.statements)
+        said = self.statements.by(keys, asked.topic, self.options.statements, search_filter)
         if not said:
             return None
         if asked.topic:

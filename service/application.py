@@ -257,21 +257,28 @@ def ask(state: ServiceState, request: AskRequest, *, query: str | None = None) -
     # The answer reads deeper than the passages shown: its sentence may rank below k.
     depth = max(request.k, answerer.depth)
     hits = _hits(index, [query or request.question], depth, request, request.mode)[0]
-    return AskResult(request.question, hits[: request.k], answerer.answer(request.question, hits))
+    answer = answerer.answer(request.question, hits, to_filter(request))
+    return AskResult(request.question, hits[: request.k], answer)
 
 
 def in_period(
     request: AskRequest, query: str, today: date
 ) -> tuple[AskRequest, str, Period | None]:
     """A question that names a period ("this week", "in August 2024") asked within it, and
-    searched without the phrase; filters the request gives itself take precedence."""
+    searched and answered without the phrase ("what did the Kremlin say last week" asks what
+    it said, not what it said about last week); filters the request gives itself take
+    precedence."""
     if request.published_after is not None or request.published_before is not None:
         return request, query, None
     period = find_period(request.question, today)
     if period is None:
         return request, query, None
     scoped = request.model_copy(
-        update={"published_after": period.start, "published_before": period.end}
+        update={
+            "published_after": period.start,
+            "published_before": period.end,
+            "question": without_phrase(request.question, period),
+        }
     )
     return scoped, without_phrase(query, period), period
 
