@@ -164,13 +164,20 @@ def _undated(index: NewsIndex, search_filter: SearchFilter | None) -> int | None
 
 
 def _hits(
-    index: NewsIndex, queries: Sequence[str], k: int, request: Scope, mode: Mode | None
+    index: NewsIndex,
+    queries: Sequence[str],
+    k: int,
+    request: Scope,
+    mode: Mode | None,
+    search_filter: SearchFilter | None,
 ) -> list[list[Hit]]:
+    """The searches of a request, under its filter (`to_filter(request)`, built once by the
+    caller, which needs it too)."""
     return index.search_many(
         queries,
         k,
         mode,
-        to_filter(request),
+        search_filter,
         sort=request.sort,
         recency_half_life_days=request.recency_half_life_days,
     )
@@ -180,7 +187,7 @@ def search(index: NewsIndex, request: SearchRequest) -> SearchResponse:
     """The passages that best answer a query, with their sources."""
     started = time.perf_counter()
     search_filter = to_filter(request)
-    hits = _hits(index, [request.query], request.k, request, request.mode)[0]
+    hits = _hits(index, [request.query], request.k, request, request.mode, search_filter)[0]
     return SearchResponse(
         query=request.query,
         took_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -192,9 +199,10 @@ def search(index: NewsIndex, request: SearchRequest) -> SearchResponse:
 def search_batch(index: NewsIndex, request: BatchSearchRequest) -> BatchSearchResponse:
     """`search` for many queries, their embeddings computed together."""
     started = time.perf_counter()
-    batches = _hits(index, request.queries, request.k, request, request.mode)
+    search_filter = to_filter(request)
+    batches = _hits(index, request.queries, request.k, request, request.mode, search_filter)
     took_ms = round((time.perf_counter() - started) * 1000, 3)
-    undated = _undated(index, to_filter(request))
+    undated = _undated(index, search_filter)
     return BatchSearchResponse(
         took_ms=took_ms,
         responses=[
@@ -256,8 +264,10 @@ def ask(state: ServiceState, request: AskRequest, *, query: str | None = None) -
     index, answerer = state.index, state.answerer
     # The answer reads deeper than the passages shown: its sentence may rank below k.
     depth = max(request.k, answerer.depth)
-    hits = _hits(index, [query or request.question], depth, request, request.mode)[0]
-    answer = answerer.answer(request.question, hits, to_filter(request))
+    search_filter = to_filter(request)
+    queries = [query or request.question]
+    hits = _hits(index, queries, depth, request, request.mode, search_filter)[0]
+    answer = answerer.answer(request.question, hits, search_filter)
     return AskResult(request.question, hits[: request.k], answer)
 
 

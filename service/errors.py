@@ -92,8 +92,8 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _response(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    status, content = error_content(request.url.path, status, code, message)
+def _response(path: str, status: int, code: str, message: str) -> JSONResponse:
+    status, content = error_content(path, status, code, message)
     return JSONResponse(content, status_code=status)
 
 
@@ -109,8 +109,7 @@ def failure_response(path: str, exc: ServiceError | BylineError) -> JSONResponse
         if status >= 500:
             log.error("%s: %s", exc.code, exc)
         code, message = exc.code, str(exc)
-    status, content = error_content(path, status, code, message)
-    return JSONResponse(content, status_code=status)
+    return _response(path, status, code, message)
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -145,7 +144,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _response(request, 422, "invalid_request", describe_validation_errors(exc.errors()))
+        message = describe_validation_errors(exc.errors())
+        return _response(request.url.path, 422, "invalid_request", message)
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
@@ -163,4 +163,4 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "no such endpoint; see /docs for the API"
         if exc.status_code == 400 and message == "There was an error parsing the body":
             code, message = "invalid_body", "the request body could not be read: send UTF-8 JSON"
-        return _response(request, exc.status_code, code, message)
+        return _response(request.url.path, exc.status_code, code, message)

@@ -63,6 +63,8 @@ QUERY_FIELDS = {
     "recency_half_life_days": "recency_half_life_days",
 }
 """GET /search's query parameters, in the route's order, and the request field of each."""
+_FIELD_NAMES = {field: name for name, field in QUERY_FIELDS.items()}
+"""Each request field's name in the query string, for the 422 messages."""
 _REPEATED = frozenset({"publisher", "doc_id"})
 
 
@@ -79,8 +81,7 @@ def request_from_query(query_string: bytes) -> SearchRequest:
             fields.setdefault(field, []).append(value)
         else:
             fields[field] = value
-    names = {field: name for name, field in QUERY_FIELDS.items()}
-    return application.make(SearchRequest, given_as="query", names=names, **fields)
+    return application.make(SearchRequest, given_as="query", names=_FIELD_NAMES, **fields)
 
 
 def search_query(index: NewsIndex, query_string: bytes) -> ModelResponse:
