@@ -178,10 +178,13 @@ class ExtractiveAnswerer:
         search_filter: SearchFilter | None = None,
         *,
         holds: Callable[[str], bool] | None = None,
+        measured: Callable[[str], bool] | None = None,
     ) -> Answer:
         """The answer from the sentences of `hits` (which keep to `search_filter` already).
         `holds` keeps only the sentences that hold what the question asks for (a number,
-        a date)."""
+        a date); `measured` narrows the quotes further ("what day": a day, not "in the past
+        24 hours") while the answer is still withheld by how well the sentences that hold
+        resemble the question, as calibrated."""
         sentences = self.candidates(hits, holds, question)
         if not sentences:
             return Answer(None, False, 0.0, ())
@@ -199,9 +202,14 @@ class ExtractiveAnswerer:
             content_words(question), [content_words(t) for t in texts], self.embedder
         )
         ranking = scores + self.options.coverage_weight * covered
-        order = np.argsort(-ranking, kind="stable")
         # Withholding stays on similarity alone, as calibrated: no sentence resembles it.
         best = float(scores.max())
+        if measured is not None:
+            kept = np.array([measured(t) for t in texts])
+            if not kept.any():
+                return Answer(None, False, max(0.0, min(1.0, best)), ())
+            ranking = np.where(kept, ranking, -np.inf)
+        order = np.argsort(-ranking, kind="stable")
         chosen = [int(order[0])]
         for i in order[1 : self.options.max_quotes]:
             if float(ranking[i]) >= float(ranking[order[0]]) - self.options.second_margin:

@@ -43,6 +43,7 @@ _PHRASE_ENDS = (
     "in on at of for from to by with when where during since after before that which who"
 )
 _AUX = frozenset(_PHRASE_ENDS.split())
+_AUXILIARY = frozenset(_PHRASE_ENDS.split()[:18])
 
 
 def words(text: str) -> list[str]:
@@ -109,6 +110,38 @@ def counted_noun(question: str) -> str | None:
     return kept[-1] if kept else None
 
 
+def counted_action(question: str) -> list[str]:
+    """What "how many X ..." asks was done to or by X: the words after X and its auxiliary
+    up to the next preposition ("how many civilians have died in" → "died"; "how many
+    prisoners has ukraine swapped since" → "ukraine", "swapped"). Empty for other
+    questions, and for "how many X" with nothing after it."""
+    match = _HOW_MANY.search(question)
+    if match is None or not (match["rest"] or match["of"]):
+        return []
+    tokens = words(match["rest"] or match["of"])
+    noun = counted_noun(question)
+    start = next((i + 1 for i, w in enumerate(tokens) if w == noun), len(tokens))
+    # "days of war had Ukraine been through": the verb follows the auxiliary, not "of".
+    auxiliary = None
+    if start < len(tokens) and bare(tokens[start]) in _AUX:  # else "people died when"
+        auxiliary = next(
+            (i for i in range(start, min(start + 4, len(tokens))) if bare(tokens[i]) in _AUXILIARY),
+            None,
+        )
+    if auxiliary is not None:
+        start = auxiliary
+        while start < len(tokens) and bare(tokens[start]) in _AUXILIARY:
+            start += 1  # "have been killed"
+    found: list[str] = []
+    for word in tokens[start : start + 3]:
+        folded = bare(word)
+        if folded in _AUX:
+            break
+        if folded not in _FUNCTION_WORDS and not _is_number([word], 0):
+            found.append(folded)
+    return found
+
+
 def _is_number(tokens: Sequence[str], i: int) -> bool:
     word = tokens[i].casefold()
     if any(c.isdigit() for c in word):
@@ -159,6 +192,14 @@ class Answerability:
                     window = tokens[max(0, i - self.options.before) : i + self.options.after + 1]
                     near += [bare(t) for t in window if not _is_number([t], 0)]
         return self.similar(noun, list(dict.fromkeys(near)))
+
+    def tells(self, sentence: str, action: Sequence[str]) -> bool:
+        """Does the sentence tell of the action asked about ("died", "swapped"), by the same
+        word or a near synonym? "Thousands of soldiers crossed the border" does not say how
+        many died. Words the sentence has as names ("ukraine" in "has ukraine swapped") are
+        not the action."""
+        asked = [w for w in action if not mentions(sentence, w)]
+        return not asked or any(self.similar(w, content_words(sentence)) for w in asked)
 
 
 _FUNCTION = """a an the and or but if then than so as of in on at to for from by with about into

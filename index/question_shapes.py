@@ -166,6 +166,42 @@ def full_names(sentence: str) -> list[str]:
 _FULL_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")
 
 
+# Finer than the shape: what the question's words say the answer is measured in.
+_MEASURES = (
+    # "what day did Syrskyi report the advance": a day, not "over the past 24 hours".
+    (
+        re.compile(r"^\s*(?:on\s+)?(?:what|which)\s+(?:day|date)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
+            r"tonight|(?:January|February|March|April|May|June|July|August|September|October|"
+            r"November|December)\s+\d{1,2}|\d{1,2}\s+(?:January|February|March|April|May|June|"
+            r"July|August|September|October|November|December)|\d{4}-\d\d-\d\d)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # "how much land / territory / ground": an area ("a thousand square km"), not a distance.
+    (
+        re.compile(
+            r"^\s*how\s+much\s+(?:\w+\s+)?(?:land|territory|ground|area|soil)\b", re.IGNORECASE
+        ),
+        re.compile(
+            r"\b(?:square|sq\.?)\s*(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?)\b|"
+            r"\bkm2|\bkm²|\b(?:hectares?|acres?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+def measured_in(question: str) -> re.Pattern[str] | None:
+    """What an answer to this question must hold beyond its shape: a day for "what day", an
+    area for "how much land"; None when the shape says all."""
+    for asks, holds in _MEASURES:
+        if asks.search(question):
+            return holds
+    return None
+
+
 def holds_answer(shape: Shape, sentence: str) -> bool:
     """Does the sentence hold what a question of this shape asks for (a number, a date, a
     place, a name)? Every sentence does for other shapes."""

@@ -27,6 +27,7 @@ from index.answerability import (
     Answerability,
     bare,
     content_words,
+    counted_action,
     counted_noun,
     coverage,
     mentions,
@@ -41,6 +42,7 @@ from index.question_shapes import (
     asks_future,
     full_names,
     holds_answer,
+    measured_in,
     parse,
     speaks_of_future,
 )
@@ -102,7 +104,13 @@ class ShapedAnswerer:
         elif asked.shape is Shape.WHO_SAID and asked.topic:
             shaped = self._who_said(asked.topic, hits)
         elif asked.shape in (Shape.NUMBER, Shape.DATE, Shape.PLACE, Shape.NAME):
-            shaped = self.extractive.answer(question, hits, holds=self._holds(question, asked))
+            measure = measured_in(question)
+            shaped = self.extractive.answer(
+                question,
+                hits,
+                holds=self._holds(question, asked),
+                measured=None if measure is None else lambda s: measure.search(s) is not None,
+            )
         found = shaped if shaped is not None else self.extractive.answer(question, hits)
         return replace(found, shape=asked.shape.value)
 
@@ -111,6 +119,7 @@ class ShapedAnswerer:
         a date or a place and, for a number, names what the question names: "five killed in
         Belgorod" does not say how many were killed in Kursk."""
         noun = counted_noun(question)
+        action = counted_action(question) if noun is not None else []
         named = names(question) if asked.shape in (Shape.NUMBER, Shape.NAME) else []
         future = asked.shape is Shape.DATE and asks_future(question)
         asked_words = {w.casefold() for w in words(question)}
@@ -128,6 +137,7 @@ class ShapedAnswerer:
                 holds_answer(asked.shape, sentence)
                 and all(mentions(sentence, name) for name in named)
                 and (noun is None or check.counts(sentence, noun))
+                and check.tells(sentence, action)
                 and (not future or speaks_of_future(sentence))
                 and (asked.shape is not Shape.NAME or new_name(sentence))
             )
@@ -151,6 +161,8 @@ class ShapedAnswerer:
         by_role = not keys
         if by_role:
             keys = self._speaker_by_role(asked.subject)
+        elif self._names_a_member(asked.subject, keys):
+            keys = self._speaker_by_role(asked.subject) or keys
         if not keys:
             return None
         said = self.statements.by(keys, asked.topic, self.options.statements, search_filter)
@@ -173,6 +185,15 @@ class ShapedAnswerer:
         ]
         confidence = max(s.score for s in said) if asked.topic else 1.0
         return Answer("\n".join(lines), True, confidence, quotes, cited=True)
+
+    @staticmethod
+    def _names_a_member(subject: str, keys: Sequence[str]) -> bool:
+        """Found only by part of it, as organisations, with words left over: "the kremlin
+        adviser" may be the Kremlin's adviser, not the Kremlin."""
+        if not all(key.startswith("o:") for key in keys):
+            return False
+        named = {w for key in keys for w in key[2:].split()}
+        return any(bare(w) not in named for w in content_words(subject))
 
     def _speaker_by_role(self, subject: str) -> list[str]:
         """The speaker a role names ("the Kremlin's foreign policy aide" → "Kremlin adviser

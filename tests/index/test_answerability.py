@@ -5,6 +5,7 @@ import pytest
 from index.answerability import (
     Answerability,
     content_words,
+    counted_action,
     counted_noun,
     coverage,
     mentions,
@@ -46,6 +47,35 @@ def test_a_name_is_mentioned_by_its_inflections_but_not_by_a_lookalike() -> None
 )
 def test_the_counted_noun_is_what_how_many_counts(question: str, noun: str | None) -> None:
     assert counted_noun(question) == noun
+
+
+@pytest.mark.parametrize(
+    ("question", "action"),
+    [
+        ("how many civilians have died in the kursk region since august 6", ["died"]),
+        ("How many Russian soldiers have been killed in the Kursk region?", ["killed"]),
+        ("How many people died when Belgorod was hit?", ["died"]),
+        ("how many prisoners has ukraine swapped since the incursion", ["ukraine", "swapped"]),
+        ("How many Russian troops were sent to defend Kursk", ["sent"]),
+        # "of war" belongs to what is counted; "been through" says nothing.
+        ("How many days of war had Ukraine been through by then?", ["ukraine"]),
+        ("How many tanks?", []),
+        ("When did the attack happen?", []),
+    ],
+)
+def test_the_action_is_what_how_many_asks_was_done(question: str, action: list[str]) -> None:
+    assert counted_action(question) == action
+
+
+def test_a_count_answers_only_when_it_tells_of_the_action(answerability: Answerability) -> None:
+    crossed = "Thousands of Ukrainian soldiers crossed the Russian border."
+    assert not answerability.tells(crossed, ["died"])
+    assert answerability.tells("Five persons were killed and 46 injured.", ["died"])
+    # "ukraine" is named by "Ukrainian", so only "swapped" is asked, and "taking" is not it.
+    taking = "Ukrainian forces captured 1,000 square km, taking 600 prisoners of war."
+    assert not answerability.tells(taking, ["ukraine", "swapped"])
+    assert answerability.tells(taking, ["ukraine", "take"])
+    assert answerability.tells(crossed, [])
 
 
 def test_a_number_counts_the_noun_or_a_near_synonym(answerability: Answerability) -> None:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from index.question_shapes import Shape, asks_future, full_names, holds_answer, parse
+from index.question_shapes import (
+    Shape,
+    asks_future,
+    full_names,
+    holds_answer,
+    measured_in,
+    parse,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +60,33 @@ def test_full_names_are_runs_of_capitalized_words() -> None:
     assert full_names(sentence) == ["General Oleksandr Syrskyi"]
     assert holds_answer(Shape.NAME, sentence)
     assert not holds_answer(Shape.NAME, "The regional governor declared a state of emergency.")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        (
+            "what day did syrskyi report the advance",
+            "Syrskyi said on Friday his troops had advanced",
+            True,
+        ),
+        (
+            "what day did syrskyi report the advance",
+            "troops advanced 2 km in the past 24 hours",
+            False,
+        ),
+        ("On which date did it start?", "It began on August 6 at dawn", True),
+        ("How much land did Ukraine seize?", "It captured over a thousand square km", True),
+        ("How much land did Ukraine seize?", "Troops advanced up to 2 kilometers", False),
+        ("how much russian territory was taken", "1,000 sq km of territory", True),
+    ],
+)
+def test_what_the_answer_is_measured_in(question: str, sentence: str, holds: bool) -> None:
+    measure = measured_in(question)
+    assert measure is not None
+    assert (measure.search(sentence) is not None) is holds
+
+
+def test_most_questions_need_no_measure_beyond_their_shape() -> None:
+    assert measured_in("How much did the talks cost?") is None
+    assert measured_in("When did the attack happen?") is None

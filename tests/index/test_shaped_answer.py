@@ -39,6 +39,10 @@ def test_a_speaker_named_by_role_answers_with_their_statements(
         "How many people were killed in Kursk?",
         # "the population" asks for a count of people, and no article gives one.
         "What is the population of the city of Kursk?",
+        # Thousands of soldiers crossed the border: a count, but not of the dead.
+        "how many civilians have died in the kursk region since august 6",
+        # 600 were taken prisoner; no article says how many were swapped.
+        "how many prisoners has ukraine swapped since the incursion",
     ],
 )
 def test_a_number_that_counts_something_else_is_not_an_answer(
@@ -56,6 +60,8 @@ def test_a_number_that_counts_something_else_is_not_an_answer(
         ("How many prisoners of war did Ukraine take?", "600"),
         # A full name the question does not give.
         ("What is the name of Ukraine's top general?", "Syrskyi"),
+        # A day, not "over the past 24 hours" of the other article's sentence.
+        ("what day did syrskyi report the 2 km advance", "Friday"),
     ],
 )
 def test_the_sentence_that_holds_what_is_asked_is_the_answer(
@@ -86,6 +92,26 @@ def test_a_role_typed_in_lower_case_finds_its_speaker(
     speakers = {q.speaker for q in answer.quotes}
     assert speakers
     assert speakers <= {"Oleksandr Syrskyi", "Oleksandr Sirsky"}
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        # "the Russian Foreign Ministry" speaks too; its spokeswoman is Maria Zakharova.
+        (
+            "what did the russian foreign ministry spokeswoman say about negotiating with kyiv",
+            "Maria Zakharova",
+        ),
+        # "the Kremlin" speaks too; its adviser is Yuri Ushakov.
+        ("according to the kremlin adviser, what would any future talks hinge on", "Yuri Ushakov"),
+    ],
+)
+def test_a_member_of_an_organisation_is_not_the_organisation(
+    answerer: ShapedAnswerer, seed_index: NewsIndex, question: str, speaker: str
+) -> None:
+    answer = _ask(answerer, seed_index, question)
+    assert answer.answerable
+    assert {q.speaker for q in answer.quotes} == {speaker}
 
 
 def test_an_adjective_of_nationality_is_not_an_unknown_name(
