@@ -37,7 +37,7 @@ from index.speakers import (
     tokenize,
 )
 
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 """Bumped whenever the rules change what is found: stored statements are extracted again."""
 
 Kind = Literal["direct", "reported"]
@@ -162,9 +162,13 @@ def extract(text: str) -> Attributions:
         for _, _, item in sorted(items, key=lambda i: (i[0], i[1])):
             if isinstance(item, Span):
                 reported = _reported(text, item, resolver, number, used_verbs, inside_quote)
+                within: list[Statement] = []
                 if reported is not None:
-                    statements.append(reported)
-                    statements += _quoted_within(reported, quotes, text)
+                    within = _quoted_within(reported, quotes, text)
+                    statements += [reported, *within]
+                taken = {w.start for w in within}
+                passive = _quoted_by(text, item, quotes, resolver, number)
+                statements += [p for p in passive if p.start not in taken]
                 continue
             quote = item
             found = _attribute_direct(text, tokens, quote, paragraph, resolver, number, used_verbs)
@@ -216,6 +220,43 @@ def _quoted_within(reported: Statement, quotes: list[_Quote], text: str) -> list
         and q.close_at <= reported.end + 1
         and _words(text[q.start : q.end]) < _MIN_DIRECT_WORDS
     ]
+
+
+_PASSIVE = re.compile(
+    r"\b(?:was|were|been|being)\s+(?:\w+ly\s+)?(?:rejected|dismissed|condemned|denounced|"
+    r"described|labell?ed|branded|called|termed|critici[sz]ed|welcomed|praised|hailed)\b"
+)
+_PASSIVE_REACH = 12
+"""Tokens from the passive verb to its "by": farther, "by" belongs to another clause."""
+
+
+def _quoted_by(
+    text: str, sentence: Span, quotes: list[_Quote], resolver: Resolver, number: int
+) -> list[Statement]:
+    """Words quoted in a passive attribution are the agent's own: 'These conditions were
+    rejected as "manipulative" and "absurd" by Ukraine'. Only terms shorter than a
+    statement: a longer quotation is attributed on its own (`_attribute_direct`)."""
+    passive = _PASSIVE.search(text, sentence.start, sentence.end)
+    if passive is None:
+        return []
+    terms = [
+        q
+        for q in quotes
+        if passive.end() <= q.open_at
+        and q.close_at <= sentence.end + 1
+        and _words(text[q.start : q.end]) < _MIN_DIRECT_WORDS
+    ]
+    tokens = tokenize(text, passive.end(), sentence.end)
+    by = next((i for i, t in enumerate(tokens[:_PASSIVE_REACH]) if t.text == "by"), None)
+    if not terms or by is None:
+        return []
+    mention = mention_after(text, tokens, by + 1)
+    speaker = None if mention is None else resolver.resolve(mention, number)
+    if mention is None or speaker is None:
+        return []
+    resolver.said(speaker, number)
+    where = (speaker, mention.start, mention.end, sentence.start, sentence.end)
+    return [Statement("direct", q.start, q.end, *where) for q in terms]
 
 
 def _attribute_direct(

@@ -59,14 +59,14 @@ def test_seed_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: E
 
 def test_shaped_answers_stay_above_their_floors(seed_index: NewsIndex, embedder: Embedder) -> None:
     # Measured on seed.jsonl and seed-shapes.jsonl (76 answerable, 22 unanswerable): 0.750
-    # contain evidence (said 1.00, who 1.00, number 0.90); abstention precision 0.89, recall 0.77.
+    # contain evidence (said 1.00, who 1.00, number 0.90); abstention precision 0.83, recall 0.86.
     extractive = ExtractiveAnswerer(embedder, knows=seed_index.knows)
     shaped = ShapedAnswerer(seed_index, extractive, knows=seed_index.knows)
     questions = seed.load_questions() + seed.load_questions(seed.SHAPED_QUESTIONS)
     quality = seed.evaluate_answers(seed_index, shaped, questions)
     assert quality.contains_evidence >= 0.72, quality
-    assert quality.abstention_precision >= 0.85, quality
-    assert quality.abstention_recall >= 0.68, quality
+    assert quality.abstention_precision >= 0.78, quality
+    assert quality.abstention_recall >= 0.8, quality
     said = seed.evaluate_answers(seed_index, shaped, [q for q in questions if q.shape == "said"])
     assert said.contains_evidence >= 0.9, said
 

@@ -94,6 +94,18 @@ def test_narration_scare_quotes_questions_and_passives_are_not_statements() -> N
     assert _said(text) == []
 
 
+def test_words_quoted_in_a_passive_are_the_agents() -> None:
+    text = (
+        'These conditions were rejected as "manipulative" and "absurd" by Ukraine.\n'
+        "The terms were widely dismissed by Kyiv as “a farce,” officials noted."
+    )
+    assert _said(text) == [
+        ("direct", "Ukraine", "manipulative", "Ukraine"),
+        ("direct", "Ukraine", "absurd", "Ukraine"),
+        ("direct", "Kyiv", "a farce", "Kyiv"),
+    ]
+
+
 def test_transliterations_of_one_surname_share_a_key() -> None:
     assert surname_key("Zelenskyy") == surname_key("Zelensky")
     assert surname_key("Syrskyi") == surname_key("Sirsky")
@@ -102,12 +114,12 @@ def test_transliterations_of_one_surname_share_a_key() -> None:
 
 
 def test_seed_statements_against_the_hand_labels() -> None:
-    # Measured on the 85 labelled statements: precision 1.000, recall 0.835; speakers right
-    # for 0.986 of those found (0.824 of those labelled). Floors a little below.
+    # Measured on the 85 labelled statements: precision 1.000, recall 0.882; speakers right
+    # for 0.973 of those found (0.859 of those labelled). Floors a little below.
     texts = {path.stem: path.read_text(encoding="utf-8") for path in SEEDS.glob("*.txt")}
     quality = evaluate_statements(texts, load_labels())
     assert quality.labelled == 85
     assert quality.precision >= 0.95, quality
-    assert quality.recall >= 0.80, quality
+    assert quality.recall >= 0.85, quality
     assert quality.speaker_precision >= 0.95, quality
-    assert quality.speaker_recall >= 0.80, quality
+    assert quality.speaker_recall >= 0.83, quality
