@@ -22,7 +22,7 @@ from pathlib import Path
 from index.archive import ArchiveView, SearchFilter
 from index.cleaning import fingerprint
 from index.documents import Document, published_timestamp
-from index.speakers import fold, speaker_key
+from index.speakers import archive_key, fold, is_title, speaker_key
 from index.statements import EXTRACTOR_VERSION, extract
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,7 @@ class StatementStore:
         with self._writing() as db:
             for document, (statements, descriptions) in zip(documents, rows, strict=True):
                 _delete(db, document.doc_id)
+                statements, descriptions = _known_people(db, statements, descriptions)
                 db.executemany(
                     f"INSERT INTO statements ({_COLUMNS}, published_ts, publisher_key) "
                     f"VALUES ({','.join('?' * 16)})",
@@ -283,9 +284,11 @@ class StatementStore:
         words = fold(name).split()
         if not words:
             return []
-        wanted = [speaker_key(name, person=True), speaker_key(name, person=False)]
+        person = speaker_key(name, person=True)
         rows = self._connection().execute(
-            "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN (?, ?)", wanted
+            "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN (?, ?) "
+            "OR speaker_key LIKE ?",
+            (person, speaker_key(name, person=False), person + "/%"),
         )
         found = [r[0] for r in rows]
         if not found and len(words) > 1:
@@ -310,14 +313,19 @@ class StatementStore:
                 ["% " + _like(" ".join(words)) + " %"],
             )
             return [r[0] for r in rows]
-        if len(words) < 2:
-            return found
-        # "Maria Zakharova": the surname's speakers whose full name has that first name.
-        first = words[0]
+        given = [w for w in words[:-1] if not is_title(w)]
+        if not given:
+            return found  # "Zakharova", "President Putin": everyone of that surname
+        # "Maria Zakharova": the surname's people with that initial, and those the articles
+        # name by surname alone unless another initial shares the surname.
+        initial = given[0][:1]
+        initials = {k.split("/", 1)[1] for k in found if k.startswith("p:") and "/" in k}
         return [
             key
             for key in found
-            if not key.startswith("p:") or first in fold(self._stats(key, 0, 0).name).split()
+            if not key.startswith("p:")
+            or key.endswith("/" + initial)
+            or ("/" not in key and initials <= {initial})
         ]
 
 
@@ -342,8 +350,60 @@ def _delete(db: sqlite3.Connection, doc_id: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
 
+def _known_people(
+    db: sqlite3.Connection,
+    statements: list[Sequence[object]],
+    descriptions: list[Sequence[object]],
+) -> tuple[list[Sequence[object]], list[Sequence[object]]]:
+    """A person this article names by surname alone is the one person of that surname the
+    archive knows by full name, if it knows exactly one ("Putin said" is Vladimir Putin,
+    though the article alone can't tell a one-word name from an organisation's); with none
+    or several, the article's key stays."""
+    rows = [(r, _STATEMENT_KEY) for r in statements] + [(r, _DESCRIPTION_KEY) for r in descriptions]
+    known: dict[str, str] = {}
+    for key in {str(r[at]) for r, at in rows}:
+        surname = _surname_alone(key)
+        if surname is None:
+            continue
+        found = db.execute(
+            "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key LIKE ? LIMIT 2",
+            (surname + "/%",),
+        ).fetchall()
+        if len(found) == 1:
+            known[key] = found[0][0]
+
+    def mapped(row: Sequence[object], at: int) -> Sequence[object]:
+        key = str(row[at])
+        return row if key not in known else (*row[:at], known[key], *row[at + 1 :])
+
+    return (
+        [mapped(r, _STATEMENT_KEY) for r in statements],
+        [mapped(r, _DESCRIPTION_KEY) for r in descriptions],
+    )
+
+
+_STATEMENT_KEY, _DESCRIPTION_KEY = 3, 2
+"""Where the speaker key is in a statement row and in a description row (`_rows`)."""
+
+
+def _surname_alone(key: str) -> str | None:
+    """The surname key a key may stand for: a person's without an initial ("p:putin"), or
+    a one-word organisation's ("o:putin")."""
+    if key.startswith("p:") and "/" not in key:
+        return key
+    if key.startswith("o:") and len(key.split()) == 1 and len(key) > 2:
+        return speaker_key(key[2:], person=True)
+    return None
+
+
 def _rows(document: Document) -> tuple[list[Sequence[object]], list[Sequence[object]]]:
     found = extract(document.text)
+    # The fullest name the article gives each person it quotes: the key across articles.
+    fullest: dict[str, str] = {}
+    for speaker in [s.speaker for s in found.statements] + [d.speaker for d in found.descriptions]:
+        if len(speaker.name) > len(fullest.get(speaker.key, "")):
+            fullest[speaker.key] = speaker.name
+    keys = {key: archive_key(key, name) for key, name in fullest.items()}
     checksum = document.checksum
     published = published_timestamp(document.published)
     publisher = document.publisher.strip().casefold() if document.publisher else None
@@ -352,7 +412,7 @@ def _rows(document: Document) -> tuple[list[Sequence[object]], list[Sequence[obj
             document.doc_id,
             checksum,
             s.kind,
-            s.speaker.key,
+            keys[s.speaker.key],
             s.speaker.name,
             s.speaker.description,
             int(s.speaker.person),
@@ -372,7 +432,7 @@ def _rows(document: Document) -> tuple[list[Sequence[object]], list[Sequence[obj
         (
             document.doc_id,
             checksum,
-            d.speaker.key,
+            keys[d.speaker.key],
             d.speaker.name,
             d.speaker.description,
             d.start,

@@ -67,3 +67,39 @@ def test_an_older_extractor_s_rows_are_extracted_again(make_index: IndexFactory)
         db.execute("DELETE FROM statements")
     reopened = make_index(index_dir=where)
     assert _quotes(reopened, "Ushakov") == ["At this stage, we will not talk to them"]
+
+
+def test_two_people_with_one_surname_stay_two(make_index: IndexFactory) -> None:
+    index = make_index()
+    index.upsert(
+        [
+            Document("boris", "“We will get Brexit done by January,” Boris Johnson said."),
+            Document("dwayne", "“Acting is the best job in the world,” Dwayne Johnson said."),
+        ]
+    )
+    speakers, total = index.statements.speakers(None, 10, 0)
+    assert total == 2
+    assert {s.name for s in speakers} == {"Boris Johnson", "Dwayne Johnson"}
+    assert _quotes(index, "Boris Johnson") == ["We will get Brexit done by January"]
+    assert _quotes(index, "dwayne johnson") == ["Acting is the best job in the world"]
+    assert len(_quotes(index, "Johnson")) == 2  # the surname alone is either
+    # An article that names him by surname alone can't be told apart: it stays its own.
+    index.upsert([Document("later", "“Parliament must decide this week,” Johnson said.")])
+    assert _quotes(index, "Boris Johnson") == ["We will get Brexit done by January"]
+    assert len(_quotes(index, "Johnson")) == 3
+
+
+def test_a_surname_alone_is_the_one_person_the_archive_knows_by_it(
+    make_index: IndexFactory,
+) -> None:
+    index = make_index()
+    index.upsert(
+        [Document("a", "“We will respond to this attack,” Russian President Vladimir Putin said.")]
+    )
+    index.upsert([Document("b", "“The offensive has failed,” Putin told the forum.")])
+    speakers, total = index.statements.speakers(None, 10, 0)
+    assert total == 1
+    assert speakers[0].name == "Vladimir Putin"
+    assert speakers[0].statements == 2
+    assert len(_quotes(index, "Vladimir Putin")) == 2
+    assert len(_quotes(index, "President Putin")) == 2
