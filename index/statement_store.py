@@ -145,6 +145,7 @@ class StatementStore:
             for document, (statements, descriptions) in zip(documents, rows, strict=True):
                 _delete(db, document.doc_id)
                 statements, descriptions = _known_people(db, statements, descriptions)
+                _adopt_earlier(db, statements)
                 db.executemany(
                     f"INSERT INTO statements ({_COLUMNS}, published_ts, publisher_key) "
                     f"VALUES ({','.join('?' * 16)})",
@@ -287,8 +288,8 @@ class StatementStore:
         person = speaker_key(name, person=True)
         rows = self._connection().execute(
             "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN (?, ?) "
-            "OR speaker_key LIKE ?",
-            (person, speaker_key(name, person=False), person + "/%"),
+            f"OR {_INITIALS}",
+            (person, speaker_key(name, person=False), *_initials(person)),
         )
         found = [r[0] for r in rows]
         if not found and len(words) > 1:
@@ -366,8 +367,8 @@ def _known_people(
         if surname is None:
             continue
         found = db.execute(
-            "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key LIKE ? LIMIT 2",
-            (surname + "/%",),
+            f"SELECT DISTINCT speaker_key FROM statements WHERE {_INITIALS} LIMIT 2",
+            _initials(surname),
         ).fetchall()
         if len(found) == 1:
             known[key] = found[0][0]
@@ -380,6 +381,37 @@ def _known_people(
         [mapped(r, _STATEMENT_KEY) for r in statements],
         [mapped(r, _DESCRIPTION_KEY) for r in descriptions],
     )
+
+
+def _adopt_earlier(db: sqlite3.Connection, statements: list[Sequence[object]]) -> None:
+    """The first person of a surname the archive learns by full name takes over what earlier
+    articles said under that surname alone, as `_known_people` would have had they come
+    later. Looked up by exact keys: the surname's, and the one-word organisation's spelled
+    as this article spells the name."""
+    people = {
+        str(r[_STATEMENT_KEY]): str(r[_STATEMENT_KEY + 1])
+        for r in statements
+        if "/" in str(r[_STATEMENT_KEY])
+    }
+    for key, name in people.items():
+        surname = key.split("/", 1)[0]
+        known = db.execute(
+            f"SELECT 1 FROM statements WHERE {_INITIALS} LIMIT 1", _initials(surname)
+        ).fetchone()
+        if known is not None:
+            continue  # not the first: earlier surname-only rows were joined or stay ambiguous
+        alone = [(key, surname), (key, speaker_key(name.split()[-1], person=False))]
+        for table in ("statements", "descriptions"):
+            db.executemany(f"UPDATE {table} SET speaker_key = ? WHERE speaker_key = ?", alone)
+
+
+_INITIALS = "(speaker_key > ? AND speaker_key < ?)"
+"""The keys of a surname's people with an initial ("p:johnson/b", "p:johnson/d"), as a range
+of the speaker index (a LIKE would read every row)."""
+
+
+def _initials(surname: str) -> tuple[str, str]:
+    return surname + "/", surname + "0"  # "0" is the character after "/"
 
 
 _STATEMENT_KEY, _DESCRIPTION_KEY = 3, 2

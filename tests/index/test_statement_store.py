@@ -103,3 +103,13 @@ def test_a_surname_alone_is_the_one_person_the_archive_knows_by_it(
     assert speakers[0].statements == 2
     assert len(_quotes(index, "Vladimir Putin")) == 2
     assert len(_quotes(index, "President Putin")) == 2
+
+
+def test_the_first_full_name_takes_over_the_surname_said_before(
+    make_index: IndexFactory,
+) -> None:
+    index = make_index()
+    index.upsert([Document("b", "“The offensive has failed in Kursk,” Putin told the forum.")])
+    index.upsert([Document("a", "“We will respond to this attack,” Vladimir Putin said.")])
+    speakers, total = index.statements.speakers(None, 10, 0)
+    assert (total, speakers[0].name, speakers[0].statements) == (1, "Vladimir Putin", 2)
