@@ -187,6 +187,23 @@ def bench_ask_command(
     typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench-ask')}")
 
 
+@app.command("bench-speakers")
+def bench_speakers_command(
+    documents: Annotated[int, typer.Option(min=1, help="Synthetic articles to write.")] = 100_000,
+    people: Annotated[int, typer.Option(min=1, help="Distinct people quoted, at most.")] = 20_000,
+    reports_dir: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval/reports"
+    ),
+) -> None:
+    """Time listing speakers over a statement store of that many articles."""
+    from eval import speakers_bench
+    from eval.report import write_json
+
+    report = speakers_bench.measure(documents, people)
+    typer.echo(speakers_bench.render(report))
+    typer.echo(f"\nreport: {write_json(report, reports_dir, 'bench-speakers')}")
+
+
 @app.command("scale")
 def scale_command(
     squad: Annotated[Path, typer.Option(help="SQuAD v1.1 dev JSON (.gz).")] = Path(

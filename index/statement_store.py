@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import speaker_tally
 from index.archive import ArchiveView, SearchFilter
 from index.cleaning import fingerprint
 from index.documents import Document, published_timestamp
@@ -109,7 +110,12 @@ class StatementStore:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         with self._write_lock:
-            self._connection().executescript(_SCHEMA)  # commits as it goes: no BEGIN around it
+            # Commits as it goes: no BEGIN around it.
+            self._connection().executescript(_SCHEMA + speaker_tally.SCHEMA)
+        version = self._connection().execute("PRAGMA user_version").fetchone()[0]
+        if version < speaker_tally.VERSION:
+            with self._writing() as db:
+                speaker_tally.rebuild(db)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -160,6 +166,7 @@ class StatementStore:
                     "INSERT INTO extracted (doc_id, checksum, version) VALUES (?,?,?)",
                     (document.doc_id, document.checksum, EXTRACTOR_VERSION),
                 )
+                speaker_tally.tally(db, [document.doc_id], 1)
 
     def remove(self, doc_ids: Sequence[str]) -> None:
         with self._writing() as db:
@@ -235,49 +242,20 @@ class StatementStore:
         self, query: str | None, limit: int, offset: int
     ) -> tuple[list[SpeakerStats], int]:
         """Speakers by number of statements; `query` finds a name (any word's start)."""
-        clauses, params = "", []
-        if query:
-            clauses = "WHERE (' ' || lower(speaker_name)) LIKE ? ESCAPE '\\'"
-            params = ["% " + _like(fold(query)) + "%"]
-        grouped = (
-            "SELECT speaker_key, COUNT(*) AS n, COUNT(DISTINCT doc_id) AS docs FROM statements "
-            f"{clauses} GROUP BY speaker_key"
-        )
-        connection = self._connection()
-        total = int(connection.execute(f"SELECT COUNT(*) FROM ({grouped})", params).fetchone()[0])
-        page = connection.execute(
-            f"{grouped} ORDER BY n DESC, speaker_key LIMIT ? OFFSET ?", [*params, limit, offset]
-        ).fetchall()
-        return [self._stats(key, int(n), int(docs)) for key, n, docs in page], total
+        pattern = "% " + _like(fold(query)) + "%" if query else None
+        found, total = speaker_tally.page(self._connection(), pattern, limit, offset)
+        return [self._stats(key, n, docs) for key, n, docs in found], total
 
     def stats(self, key: str) -> SpeakerStats:
         """One speaker's name, role and counts."""
-        n, docs = (
-            self._connection()
-            .execute(
-                "SELECT COUNT(*), COUNT(DISTINCT doc_id) FROM statements WHERE speaker_key = ?",
-                (key,),
-            )
-            .fetchone()
-        )
-        return self._stats(key, int(n), int(docs))
+        return self._stats(key, *speaker_tally.counts(self._connection(), key))
 
     def _stats(self, key: str, statements: int, documents: int) -> SpeakerStats:
         """The fullest name and the commonest role the articles give the speaker."""
         connection = self._connection()
-        name = connection.execute(
-            "SELECT speaker_name FROM statements WHERE speaker_key = ? GROUP BY speaker_name "
-            "ORDER BY length(speaker_name) DESC, COUNT(*) DESC LIMIT 1",
-            (key,),
-        ).fetchone()[0]
-        role = connection.execute(
-            "SELECT description FROM (SELECT description FROM statements WHERE speaker_key = ?"
-            " AND description IS NOT NULL UNION ALL SELECT description FROM descriptions "
-            "WHERE speaker_key = ?) GROUP BY description ORDER BY COUNT(*) DESC, "
-            "length(description) DESC LIMIT 1",
-            (key, key),
-        ).fetchone()
-        return SpeakerStats(key, name, None if role is None else role[0], statements, documents)
+        name = speaker_tally.fullest_name(connection, key) or key[2:]
+        role = speaker_tally.commonest_role(connection, key)
+        return SpeakerStats(key, name, role, statements, documents)
 
     def keys_for(self, name: str) -> list[str]:
         """The speakers a name can mean: a person by surname ("zakharova", "Maria
@@ -347,6 +325,7 @@ class _Transaction:
 
 
 def _delete(db: sqlite3.Connection, doc_id: str) -> None:
+    speaker_tally.tally(db, [doc_id], -1)
     for table in ("statements", "descriptions", "extracted"):
         db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
@@ -400,9 +379,22 @@ def _adopt_earlier(db: sqlite3.Connection, statements: list[Sequence[object]]) -
         ).fetchone()
         if known is not None:
             continue  # not the first: earlier surname-only rows were joined or stay ambiguous
-        alone = [(key, surname), (key, speaker_key(name.split()[-1], person=False))]
+        alone = [surname, speaker_key(name.split()[-1], person=False)]
+        docs = [
+            row[0]
+            for row in db.execute(
+                "SELECT doc_id FROM statements WHERE speaker_key IN (?, ?) UNION "
+                "SELECT doc_id FROM descriptions WHERE speaker_key IN (?, ?)",
+                [*alone, *alone],
+            )
+        ]
+        speaker_tally.tally(db, docs, -1)
         for table in ("statements", "descriptions"):
-            db.executemany(f"UPDATE {table} SET speaker_key = ? WHERE speaker_key = ?", alone)
+            db.executemany(
+                f"UPDATE {table} SET speaker_key = ? WHERE speaker_key = ?",
+                [(key, old) for old in alone],
+            )
+        speaker_tally.tally(db, docs, 1)
 
 
 _INITIALS = "(speaker_key > ? AND speaker_key < ?)"

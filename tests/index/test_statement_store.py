@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
+from index import speaker_tally
 from index.documents import Document
 from index.engine import NewsIndex
 from index.statement_store import DATABASE
@@ -113,3 +114,23 @@ def test_the_first_full_name_takes_over_the_surname_said_before(
     index.upsert([Document("a", "“We will respond to this attack,” Vladimir Putin said.")])
     speakers, total = index.statements.speakers(None, 10, 0)
     assert (total, speakers[0].name, speakers[0].statements) == (1, "Vladimir Putin", 2)
+
+
+def test_the_speaker_counts_follow_every_write(make_index: IndexFactory) -> None:
+    index = make_index()
+    index.upsert(
+        [Document("a", TEXT), Document("b", "“We will respond to this attack,” Putin said.")]
+    )
+    index.upsert([Document("c", "“The offensive has failed in Kursk,” Vladimir Putin said.")])
+    index.upsert([Document("a", TEXT + "\n“Talks are off the table for now,” Ushakov added.")])
+    index.delete("c")
+    kept = index.statements.speakers(None, 10, 0)
+    with sqlite3.connect(index.config.index_dir / DATABASE) as db:
+        speaker_tally.rebuild(db)  # counted from scratch
+    assert index.statements.speakers(None, 10, 0) == kept
+    # "Putin" of b was taken over by Vladimir Putin of c, and keeps his key once c is gone.
+    assert [(s.key, s.name, s.statements, s.documents) for s in kept[0]] == [
+        ("p:ushakov/y", "Yuri Ushakov", 2, 1),
+        ("p:putin/v", "Putin", 1, 1),
+    ]
+    assert index.statements.speakers("yuri", 10, 0)[1] == 1
