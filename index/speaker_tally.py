@@ -138,19 +138,16 @@ def counts(db: sqlite3.Connection, key: str) -> tuple[int, int]:
     return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
-def fullest_name(db: sqlite3.Connection, key: str) -> str | None:
-    row = db.execute(
-        "SELECT name FROM speaker_names WHERE speaker_key = ? "
-        "ORDER BY length(name) DESC, n DESC LIMIT 1",
-        (key,),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def commonest_role(db: sqlite3.Connection, key: str) -> str | None:
-    row = db.execute(
-        "SELECT description FROM speaker_roles WHERE speaker_key = ? "
-        "ORDER BY n DESC, length(description) DESC LIMIT 1",
-        (key,),
-    ).fetchone()
-    return None if row is None else str(row[0])
+def name_and_role(db: sqlite3.Connection, key: str) -> tuple[str | None, str | None]:
+    """The fullest name and the commonest role the articles give the speaker."""
+    found = [
+        db.execute(query, (key,)).fetchone()
+        for query in (
+            "SELECT name FROM speaker_names WHERE speaker_key = ? "
+            "ORDER BY length(name) DESC, n DESC LIMIT 1",
+            "SELECT description FROM speaker_roles WHERE speaker_key = ? "
+            "ORDER BY n DESC, length(description) DESC LIMIT 1",
+        )
+    ]
+    name, role = (None if row is None else str(row[0]) for row in found)
+    return name, role

@@ -157,23 +157,11 @@ def surname_key(surname: str) -> str:
 def speaker_key(name: str, person: bool) -> str:
     """People by surname (within one article, where "Zakharova" is the Maria Zakharova it
     named); organisations by their folded name without "the". Across articles people are
-    told apart by their first initial as well (`archive_key`)."""
+    told apart by their first initial as well (index/people.py)."""
     if person:
         return "p:" + surname_key(name.split()[-1])
     words = [w for w in fold(_POSSESSIVE.sub("", name)).split() if w != "the"]
     return "o:" + " ".join(words)
-
-
-def archive_key(key: str, fullest_name: str) -> str:
-    """A person's key across articles: the surname key and the initial of the first name
-    the article gives ("p:johnson/b" for Boris Johnson, "p:johnson/d" for Dwayne Johnson),
-    so that two people with one surname stay two; initials, not first names, because
-    transliterations differ there too (Volodymyr and Vladimir Zelensky). A person the
-    article names by surname alone keeps the surname key."""
-    words = fullest_name.split()
-    if not key.startswith("p:") or len(words) < 2:
-        return key
-    return f"{key}/{fold(words[0])[:1]}"
 
 
 def is_title(word: str) -> bool:

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import speaker_tally
+from index import people, speaker_tally
 from index.archive import ArchiveView, SearchFilter
 from index.cleaning import fingerprint
 from index.documents import Document, published_timestamp
-from index.speakers import archive_key, fold, is_title, speaker_key
+from index.speakers import fold, is_title, speaker_key
 from index.statements import EXTRACTOR_VERSION, extract
 
 log = logging.getLogger(__name__)
@@ -150,8 +150,8 @@ class StatementStore:
         with self._writing() as db:
             for document, (statements, descriptions) in zip(documents, rows, strict=True):
                 _delete(db, document.doc_id)
-                statements, descriptions = _known_people(db, statements, descriptions)
-                _adopt_earlier(db, statements)
+                statements, descriptions = people.known_people(db, statements, descriptions)
+                people.adopt_earlier(db, statements)
                 db.executemany(
                     f"INSERT INTO statements ({_COLUMNS}, published_ts, publisher_key) "
                     f"VALUES ({','.join('?' * 16)})",
@@ -252,10 +252,8 @@ class StatementStore:
 
     def _stats(self, key: str, statements: int, documents: int) -> SpeakerStats:
         """The fullest name and the commonest role the articles give the speaker."""
-        connection = self._connection()
-        name = speaker_tally.fullest_name(connection, key) or key[2:]
-        role = speaker_tally.commonest_role(connection, key)
-        return SpeakerStats(key, name, role, statements, documents)
+        name, role = speaker_tally.name_and_role(self._connection(), key)
+        return SpeakerStats(key, name or key[2:], role, statements, documents)
 
     def keys_for(self, name: str) -> list[str]:
         """The speakers a name can mean: a person by surname ("zakharova", "Maria
@@ -266,8 +264,8 @@ class StatementStore:
         person = speaker_key(name, person=True)
         rows = self._connection().execute(
             "SELECT DISTINCT speaker_key FROM statements WHERE speaker_key IN (?, ?) "
-            f"OR {_INITIALS}",
-            (person, speaker_key(name, person=False), *_initials(person)),
+            f"OR {people.INITIALS}",
+            (person, speaker_key(name, person=False), *people.initials(person)),
         )
         found = [r[0] for r in rows]
         if not found and len(words) > 1:
@@ -330,96 +328,6 @@ def _delete(db: sqlite3.Connection, doc_id: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
 
-def _known_people(
-    db: sqlite3.Connection,
-    statements: list[Sequence[object]],
-    descriptions: list[Sequence[object]],
-) -> tuple[list[Sequence[object]], list[Sequence[object]]]:
-    """A person this article names by surname alone is the one person of that surname the
-    archive knows by full name, if it knows exactly one ("Putin said" is Vladimir Putin,
-    though the article alone can't tell a one-word name from an organisation's); with none
-    or several, the article's key stays."""
-    rows = [(r, _STATEMENT_KEY) for r in statements] + [(r, _DESCRIPTION_KEY) for r in descriptions]
-    known: dict[str, str] = {}
-    for key in {str(r[at]) for r, at in rows}:
-        surname = _surname_alone(key)
-        if surname is None:
-            continue
-        found = db.execute(
-            f"SELECT DISTINCT speaker_key FROM statements WHERE {_INITIALS} LIMIT 2",
-            _initials(surname),
-        ).fetchall()
-        if len(found) == 1:
-            known[key] = found[0][0]
-
-    def mapped(row: Sequence[object], at: int) -> Sequence[object]:
-        key = str(row[at])
-        return row if key not in known else (*row[:at], known[key], *row[at + 1 :])
-
-    return (
-        [mapped(r, _STATEMENT_KEY) for r in statements],
-        [mapped(r, _DESCRIPTION_KEY) for r in descriptions],
-    )
-
-
-def _adopt_earlier(db: sqlite3.Connection, statements: list[Sequence[object]]) -> None:
-    """The first person of a surname the archive learns by full name takes over what earlier
-    articles said under that surname alone, as `_known_people` would have had they come
-    later. Looked up by exact keys: the surname's, and the one-word organisation's spelled
-    as this article spells the name."""
-    people = {
-        str(r[_STATEMENT_KEY]): str(r[_STATEMENT_KEY + 1])
-        for r in statements
-        if "/" in str(r[_STATEMENT_KEY])
-    }
-    for key, name in people.items():
-        surname = key.split("/", 1)[0]
-        known = db.execute(
-            f"SELECT 1 FROM statements WHERE {_INITIALS} LIMIT 1", _initials(surname)
-        ).fetchone()
-        if known is not None:
-            continue  # not the first: earlier surname-only rows were joined or stay ambiguous
-        alone = [surname, speaker_key(name.split()[-1], person=False)]
-        docs = [
-            row[0]
-            for row in db.execute(
-                "SELECT doc_id FROM statements WHERE speaker_key IN (?, ?) UNION "
-                "SELECT doc_id FROM descriptions WHERE speaker_key IN (?, ?)",
-                [*alone, *alone],
-            )
-        ]
-        speaker_tally.tally(db, docs, -1)
-        for table in ("statements", "descriptions"):
-            db.executemany(
-                f"UPDATE {table} SET speaker_key = ? WHERE speaker_key = ?",
-                [(key, old) for old in alone],
-            )
-        speaker_tally.tally(db, docs, 1)
-
-
-_INITIALS = "(speaker_key > ? AND speaker_key < ?)"
-"""The keys of a surname's people with an initial ("p:johnson/b", "p:johnson/d"), as a range
-of the speaker index (a LIKE would read every row)."""
-
-
-def _initials(surname: str) -> tuple[str, str]:
-    return surname + "/", surname + "0"  # "0" is the character after "/"
-
-
-_STATEMENT_KEY, _DESCRIPTION_KEY = 3, 2
-"""Where the speaker key is in a statement row and in a description row (`_rows`)."""
-
-
-def _surname_alone(key: str) -> str | None:
-    """The surname key a key may stand for: a person's without an initial ("p:putin"), or
-    a one-word organisation's ("o:putin")."""
-    if key.startswith("p:") and "/" not in key:
-        return key
-    if key.startswith("o:") and len(key.split()) == 1 and len(key) > 2:
-        return speaker_key(key[2:], person=True)
-    return None
-
-
 def _rows(document: Document) -> tuple[list[Sequence[object]], list[Sequence[object]]]:
     found = extract(document.text)
     # The fullest name the article gives each person it quotes: the key across articles.
@@ -427,7 +335,7 @@ def _rows(document: Document) -> tuple[list[Sequence[object]], list[Sequence[obj
     for speaker in [s.speaker for s in found.statements] + [d.speaker for d in found.descriptions]:
         if len(speaker.name) > len(fullest.get(speaker.key, "")):
             fullest[speaker.key] = speaker.name
-    keys = {key: archive_key(key, name) for key, name in fullest.items()}
+    keys = {key: people.archive_key(key, name) for key, name in fullest.items()}
     checksum = document.checksum
     published = published_timestamp(document.published)
     publisher = document.publisher.strip().casefold() if document.publisher else None
