@@ -27,6 +27,7 @@ from eval.peer import PeerServer
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
+from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.fusion import Mode
 from service.settings import Settings
@@ -57,6 +58,9 @@ class BenchReport:
     index_passages_per_s: float = 0.0
     raw_encoder_passages_per_s: float = 0.0
     raw_embed_ms_median: float = 0.0
+    """Query by query in this process, the same queries as `GET /search`'s, just before and
+    just after that row (both passes pooled): the same machine as the row it divides."""
+    raw_embed_ms_passes: list[float] = field(default_factory=list)
     start_to_ready_s: float = 0.0
     rss_ready_mb: float = 0.0
     byline: ServerLoad = field(default_factory=ServerLoad)
@@ -83,13 +87,22 @@ def measure(
     rss: Callable[[], float] | None = None,
     ask_requests: list[Request] | None = None,
     pid: int | None = None,
+    beside_first: Callable[[], object] | None = None,
 ) -> ServerLoad:
     """One wrk connection per endpoint for latency, then 8 and 32 for search throughput
-    (and 8 for /ask, where given); with the server's `pid`, its CPU time per search."""
+    (and 8 for /ask, where given); with the server's `pid`, its CPU time per search.
+
+    `beside_first` runs just before and just after the first latency row, so that what it
+    times sees the machine as that row did.
+    """
     load = ServerLoad()
-    for name, requests in endpoints.items():
+    for i, (name, requests) in enumerate(endpoints.items()):
         loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
+        if i == 0 and beside_first is not None:
+            beside_first()
         load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
+        if i == 0 and beside_first is not None:
+            beside_first()
     for clients in CLIENT_COUNTS:
         before = cpu_seconds(pid) if pid else 0.0
         result = loadgen.run(base_url, throughput_requests, clients=clients, seconds=seconds)
@@ -138,14 +151,6 @@ def run(
     documents = load_documents(corpus)
     query_texts = bench_queries(documents, queries)
 
-    embedder.embed(query_texts[:5])  # warm-up
-    raw = []
-    for text in query_texts:
-        started = time.perf_counter()
-        embedder.embed([text])
-        raw.append((time.perf_counter() - started) * 1000)
-    report.raw_embed_ms_median = statistics.median(raw)
-
     with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
         index_dir = Path(tmp) / "index"
         started = time.perf_counter()
@@ -169,6 +174,8 @@ def run(
             report.rss_ready_mb = server.rss_mb()
             for path in ("/search?q=warm", "/health"):
                 httpx.get(server.base_url + path, timeout=30).raise_for_status()
+            _warm_up(server.base_url, embedder, query_texts, k)
+            raw_passes: list[list[float]] = []
             endpoints = {
                 "GET /search": search_requests(query_texts, k),
                 **{
@@ -188,7 +195,10 @@ def run(
                 rss=server.rss_mb,
                 ask_requests=endpoints["POST /ask"],
                 pid=server.process.pid,
+                beside_first=lambda: raw_passes.append(time_embeddings(embedder, query_texts)),
             )
+            report.raw_embed_ms_median = statistics.median(t for p in raw_passes for t in p)
+            report.raw_embed_ms_passes = [statistics.median(p) for p in raw_passes]
     if peer_server is not None:
         with peer_server as peer:
             report.peer_url = f"{peer.name} at {peer.base_url}"
@@ -212,6 +222,26 @@ def _measure_peer(
         rss=(lambda: rss_mb(pid)) if pid else None,
         pid=pid,
     )
+
+
+def time_embeddings(embedder: Embedder, texts: Sequence[str]) -> list[float]:
+    """Milliseconds to embed each text alone, one after another, as a lone search does."""
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        embedder.embed([text])
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _warm_up(base_url: str, embedder: Embedder, texts: Sequence[str], k: int) -> None:
+    """Every query once through the server and once through this process's model, untimed:
+    both have then run the model at every sequence length the timed rows will meet."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for request in search_requests(texts, k):
+            client.get(request.path).raise_for_status()
+    for text in texts:
+        embedder.embed([text])
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
@@ -241,7 +271,12 @@ def render(report: BenchReport) -> str:
             f"{report.index_passages_per_s:.0f} / {report.raw_encoder_passages_per_s:.0f} "
             f"passages/s = {report.index_passages_per_s / report.raw_encoder_passages_per_s:.2f}",
         ),
-        ("raw query embedding, median", f"{report.raw_embed_ms_median:.2f} ms"),
+        (
+            "raw query embedding, median (just before / after the GET /search row)",
+            f"{report.raw_embed_ms_median:.2f} ms ("
+            + " / ".join(f"{m:.2f}" for m in report.raw_embed_ms_passes)
+            + ")",
+        ),
         ("process start to /ready", f"{report.start_to_ready_s:.2f} s"),
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
     ]
