@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -40,7 +40,8 @@ class ServerLoad:
     """What `wrk` measured against one server: one client per endpoint, then many."""
 
     latency: dict[str, LoadResult] = field(default_factory=dict)
-    throughput: dict[int, LoadResult] = field(default_factory=dict)
+    throughput: dict[int, list[LoadResult]] = field(default_factory=dict)
+    """At each client count, one run, or one per turn where a peer took turns with it."""
     cpu_ms_per_request: dict[int, float] = field(default_factory=dict)
     """Server CPU time (all its threads) per search at each client count: what a request
     costs, which, unlike requests per second, holds on a machine others are loading too."""
@@ -78,19 +79,24 @@ def peer_requests(template: str, queries: Sequence[str]) -> list[Request]:
     return [Request("GET", template.replace("{q}", quote(q))) for q in queries]
 
 
-def measure(
+@dataclass(frozen=True)
+class Target:
+    """A server under search load, and where its figures go."""
+
+    base_url: str
+    searches: list[Request]
+    pid: int | None
+    load: ServerLoad
+
+
+def measure_latency(
     base_url: str,
     endpoints: dict[str, list[Request]],
-    throughput_requests: list[Request],
     *,
     seconds: float,
-    rss: Callable[[], float] | None = None,
-    ask_requests: list[Request] | None = None,
-    pid: int | None = None,
     beside_first: Callable[[], object] | None = None,
 ) -> ServerLoad:
-    """One wrk connection per endpoint for latency, then 8 and 32 for search throughput
-    (and 8 for /ask, where given); with the server's `pid`, its CPU time per search.
+    """One wrk connection per endpoint.
 
     `beside_first` runs just before and just after the first latency row, so that what it
     times sees the machine as that row did.
@@ -103,20 +109,38 @@ def measure(
         load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
         if i == 0 and beside_first is not None:
             beside_first()
-    for clients in CLIENT_COUNTS:
-        before = cpu_seconds(pid) if pid else 0.0
-        result = loadgen.run(base_url, throughput_requests, clients=clients, seconds=seconds)
-        load.throughput[clients] = result
-        if pid and result.requests:
-            used = cpu_seconds(pid) - before
-            load.cpu_ms_per_request[clients] = used * 1000 / result.requests
-    if ask_requests:
-        load.ask_throughput = loadgen.run(
-            base_url, ask_requests, clients=CLIENT_COUNTS[0], seconds=seconds
-        )
-    if rss is not None:
-        load.rss_mb = rss()
     return load
+
+
+def measure_throughput(targets: Sequence[Target], *, seconds: float) -> None:
+    """Search load at each client count and, with a `pid`, the server's CPU time per search.
+
+    Two or more servers take turns, in one order and then the other, `seconds` / 2 each
+    (the others idle meanwhile): each sees the same minutes of a machine others load too.
+    """
+    turns = 2 if len(targets) > 1 else 1
+    for clients in CLIENT_COUNTS:
+        used = dict.fromkeys(range(len(targets)), 0.0)
+        for turn in range(turns):
+            order = list(enumerate(targets))
+            for i, target in order if turn % 2 == 0 else reversed(order):
+                before = cpu_seconds(target.pid) if target.pid else 0.0
+                result = loadgen.run(
+                    target.base_url, target.searches, clients=clients, seconds=seconds / turns
+                )
+                target.load.throughput.setdefault(clients, []).append(result)
+                if target.pid:
+                    used[i] += cpu_seconds(target.pid) - before
+        for i, target in enumerate(targets):
+            served = sum(r.requests for r in target.load.throughput[clients])
+            if target.pid and served:
+                target.load.cpu_ms_per_request[clients] = used[i] * 1000 / served
+
+
+def req_per_s(results: Sequence[LoadResult]) -> float:
+    """Requests per second over several runs together."""
+    seconds = sum(r.requests / r.req_per_s for r in results if r.req_per_s)
+    return sum(r.requests for r in results) / seconds if seconds else 0.0
 
 
 def run(
@@ -131,8 +155,8 @@ def run(
 ) -> BenchReport:
     """Build an index of `corpus` in a temporary directory, serve it, and measure.
 
-    `peer_server` is entered only after Byline's server has stopped, so the two never share
-    the machine; `peer_url` is a peer someone else runs.
+    `peer_server` is started after Byline's latency rows, and the two take turns under the
+    search load (`measure_throughput`); `peer_url` is a peer someone else runs.
     """
     settings = Settings()
     embedder = settings.load_embedder()
@@ -187,41 +211,39 @@ def run(
                 ],
                 "GET /health (the HTTP floor)": [Request("GET", "/health")],
             }
-            report.byline = measure(
+            report.byline = measure_latency(
                 server.base_url,
                 endpoints,
-                endpoints["GET /search"],
                 seconds=seconds,
-                rss=server.rss_mb,
-                ask_requests=endpoints["POST /ask"],
-                pid=server.process.pid,
                 beside_first=lambda: raw_passes.append(time_embeddings(embedder, query_texts)),
             )
             report.raw_embed_ms_median = statistics.median(t for p in raw_passes for t in p)
             report.raw_embed_ms_passes = [statistics.median(p) for p in raw_passes]
-    if peer_server is not None:
-        with peer_server as peer:
-            report.peer_url = f"{peer.name} at {peer.base_url}"
-            report.peer = _measure_peer(peer.base_url, peer.search, peer.pid, query_texts, seconds)
-    elif peer_url:
-        report.peer_url = peer_url
-        report.peer = _measure_peer(peer_url, peer_search, peer_pid, query_texts, seconds)
+            targets = [
+                Target(server.base_url, endpoints["GET /search"], server.process.pid, report.byline)
+            ]
+            with ExitStack() as stack:
+                if peer_server is not None:
+                    peer = stack.enter_context(peer_server)
+                    report.peer_url = f"{peer.name} at {peer.base_url}"
+                    peer_url, peer_search, peer_pid = peer.base_url, peer.search, peer.pid
+                elif peer_url:
+                    report.peer_url = peer_url
+                if peer_url:
+                    searches = peer_requests(peer_search, query_texts)
+                    loadgen.run(peer_url, searches[:10], clients=1, seconds=1)  # warm-up
+                    report.peer = measure_latency(
+                        peer_url, {"GET /search": searches}, seconds=seconds
+                    )
+                    targets.append(Target(peer_url, searches, peer_pid, report.peer))
+                measure_throughput(targets, seconds=seconds)
+                if report.peer is not None and peer_pid:
+                    report.peer.rss_mb = rss_mb(peer_pid)
+            report.byline.ask_throughput = loadgen.run(
+                server.base_url, endpoints["POST /ask"], clients=CLIENT_COUNTS[0], seconds=seconds
+            )
+            report.byline.rss_mb = server.rss_mb()
     return report
-
-
-def _measure_peer(
-    base_url: str, search: str, pid: int | None, query_texts: Sequence[str], seconds: float
-) -> ServerLoad:
-    searches = peer_requests(search, query_texts)
-    loadgen.run(base_url, searches[:10], clients=1, seconds=1)  # warm-up
-    return measure(
-        base_url,
-        {"GET /search": searches},
-        searches,
-        seconds=seconds,
-        rss=(lambda: rss_mb(pid)) if pid else None,
-        pid=pid,
-    )
 
 
 def time_embeddings(embedder: Embedder, texts: Sequence[str]) -> list[float]:
@@ -293,12 +315,14 @@ def render(report: BenchReport) -> str:
             f"{search.median_ms / report.raw_embed_ms_median:.2f}x",
         )
     )
-    for clients, result in report.byline.throughput.items():
-        rows.append((f"GET /search, {clients} clients", _rate(result)))
+    for clients, results in report.byline.throughput.items():
+        rows.append((f"GET /search, {clients} clients", _rate(results)))
     for clients, cpu in report.byline.cpu_ms_per_request.items():
         rows.append((f"GET /search, {clients} clients: server CPU per request", f"{cpu:.2f} ms"))
     if report.byline.ask_throughput is not None:
-        rows.append((f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate(report.byline.ask_throughput)))
+        rows.append(
+            (f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate([report.byline.ask_throughput]))
+        )
     rows.append(("RSS after the load", f"{report.byline.rss_mb:.0f} MB"))
     if report.peer is not None:
         peer = report.peer.latency["GET /search"]
@@ -309,10 +333,10 @@ def render(report: BenchReport) -> str:
                 f"{peer.median_ms:.2f} / {peer.p95_ms:.2f} / {peer.p99_ms:.2f} ms",
             )
         )
-        for clients, result in report.peer.throughput.items():
-            ratio = report.byline.throughput[clients].req_per_s / result.req_per_s
+        for clients, results in report.peer.throughput.items():
+            ratio = req_per_s(report.byline.throughput[clients]) / req_per_s(results)
             rows.append(
-                (f"peer search, {clients} clients", f"{_rate(result)}; Byline {ratio:.1f}x")
+                (f"peer search, {clients} clients", f"{_rate(results)}; Byline {ratio:.1f}x")
             )
         for clients, cpu in report.peer.cpu_ms_per_request.items():
             ratio = cpu / report.byline.cpu_ms_per_request[clients]
@@ -333,11 +357,16 @@ def render(report: BenchReport) -> str:
 
 
 def _failed(load: ServerLoad) -> int:
-    results = [*load.latency.values(), *load.throughput.values()]
+    results = [*load.latency.values(), *(r for rs in load.throughput.values() for r in rs)]
     if load.ask_throughput is not None:
         results.append(load.ask_throughput)
     return sum(r.failed for r in results)
 
 
-def _rate(result: LoadResult) -> str:
-    return f"{result.req_per_s:.1f} req/s, median {result.median_ms:.1f} ms"
+def _rate(results: Sequence[LoadResult]) -> str:
+    """Requests per second over all the runs; each run's rate and median where they took turns."""
+    medians = " / ".join(f"{r.median_ms:.1f}" for r in results)
+    if len(results) == 1:
+        return f"{req_per_s(results):.1f} req/s, median {medians} ms"
+    turns = " / ".join(f"{r.req_per_s:.1f}" for r in results)
+    return f"{req_per_s(results):.1f} req/s (turns {turns}), medians {medians} ms"
