@@ -59,9 +59,13 @@ class BenchReport:
     index_passages_per_s: float = 0.0
     raw_encoder_passages_per_s: float = 0.0
     raw_embed_ms_median: float = 0.0
-    """Query by query in this process, the same queries as `GET /search`'s, just before and
-    just after that row (both passes pooled): the same machine as the row it divides."""
+    """Query by query in this process, the same queries as `GET /search`'s, in passes between
+    that row's runs (all passes pooled)."""
     raw_embed_ms_passes: list[float] = field(default_factory=list)
+    """Each pass's median: one before each `GET /search` run and one after the last."""
+    search_to_raw: list[float] = field(default_factory=list)
+    """Each `GET /search` run's median over the raw embedding median of the passes on either
+    side of it: the two as the machine was in the same few seconds."""
     start_to_ready_s: float = 0.0
     rss_ready_mb: float = 0.0
     byline: ServerLoad = field(default_factory=ServerLoad)
@@ -89,27 +93,58 @@ class Target:
     load: ServerLoad
 
 
+PAIRED_RUNS = 5
+"""`GET /search` at one client is timed in this many runs, each after a pass of the raw
+embedding over the same queries."""
+
+
 def measure_latency(
+    base_url: str, endpoints: dict[str, list[Request]], *, seconds: float
+) -> ServerLoad:
+    """One wrk connection per endpoint."""
+    load = ServerLoad()
+    for name, requests in endpoints.items():
+        loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
+        load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
+    return load
+
+
+def paired_latency(
     base_url: str,
-    endpoints: dict[str, list[Request]],
+    requests: list[Request],
+    raw_pass: Callable[[], list[float]],
     *,
     seconds: float,
-    beside_first: Callable[[], object] | None = None,
-) -> ServerLoad:
-    """One wrk connection per endpoint.
+    runs: int = PAIRED_RUNS,
+) -> tuple[LoadResult, list[list[float]], list[float]]:
+    """One wrk connection in `runs` runs of `seconds` / `runs`, with a `raw_pass` before each
+    and after the last: the row (its median, p95 and p99 are the median of the runs'), the
+    passes, and each run's median over the median of the passes on either side of it.
 
-    `beside_first` runs just before and just after the first latency row, so that what it
-    times sees the machine as that row did.
+    Others' jobs on a shared machine come and go within seconds, so a ratio of two numbers
+    timed apart follows them; each run's ratio does not, and the median of the ratios drops
+    a run they disturbed.
     """
-    load = ServerLoad()
-    for i, (name, requests) in enumerate(endpoints.items()):
-        loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
-        if i == 0 and beside_first is not None:
-            beside_first()
-        load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
-        if i == 0 and beside_first is not None:
-            beside_first()
-    return load
+    loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
+    passes = [raw_pass()]
+    results = []
+    for _ in range(runs):
+        results.append(loadgen.run(base_url, requests, clients=1, seconds=seconds / runs))
+        passes.append(raw_pass())
+    ratios = [
+        r.median_ms / statistics.median([*before, *after])
+        for r, before, after in zip(results, passes, passes[1:], strict=False)
+    ]
+    row = LoadResult(
+        clients=1,
+        requests=sum(r.requests for r in results),
+        req_per_s=req_per_s(results),
+        median_ms=statistics.median(r.median_ms for r in results),
+        p95_ms=statistics.median(r.p95_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        failed=sum(r.failed for r in results),
+    )
+    return row, passes, ratios
 
 
 def measure_throughput(targets: Sequence[Target], *, seconds: float) -> None:
@@ -199,7 +234,6 @@ def run(
             for path in ("/search?q=warm", "/health"):
                 httpx.get(server.base_url + path, timeout=30).raise_for_status()
             _warm_up(server.base_url, embedder, query_texts, k)
-            raw_passes: list[list[float]] = []
             endpoints = {
                 "GET /search": search_requests(query_texts, k),
                 **{
@@ -211,16 +245,23 @@ def run(
                 ],
                 "GET /health (the HTTP floor)": [Request("GET", "/health")],
             }
-            report.byline = measure_latency(
+            search, raw_passes, report.search_to_raw = paired_latency(
                 server.base_url,
-                endpoints,
+                endpoints.pop("GET /search"),
+                lambda: time_embeddings(embedder, query_texts),
                 seconds=seconds,
-                beside_first=lambda: raw_passes.append(time_embeddings(embedder, query_texts)),
             )
             report.raw_embed_ms_median = statistics.median(t for p in raw_passes for t in p)
             report.raw_embed_ms_passes = [statistics.median(p) for p in raw_passes]
+            report.byline = measure_latency(server.base_url, endpoints, seconds=seconds)
+            report.byline.latency = {"GET /search": search, **report.byline.latency}
             targets = [
-                Target(server.base_url, endpoints["GET /search"], server.process.pid, report.byline)
+                Target(
+                    server.base_url,
+                    search_requests(query_texts, k),
+                    server.process.pid,
+                    report.byline,
+                )
             ]
             with ExitStack() as stack:
                 if peer_server is not None:
@@ -283,7 +324,6 @@ def bench_queries(documents: list[Document], count: int) -> list[str]:
 
 def render(report: BenchReport) -> str:
     """The table `make bench` prints, with the ratios that matter stated."""
-    search = report.byline.latency["GET /search"]
     rows = [
         ("embedder", " ".join(str(v) for v in report.embedder.values())),
         ("corpus", f"{report.documents} documents, {report.passages} passages"),
@@ -294,7 +334,7 @@ def render(report: BenchReport) -> str:
             f"passages/s = {report.index_passages_per_s / report.raw_encoder_passages_per_s:.2f}",
         ),
         (
-            "raw query embedding, median (just before / after the GET /search row)",
+            f"raw query embedding, median (passes between the {PAIRED_RUNS} GET /search runs)",
             f"{report.raw_embed_ms_median:.2f} ms ("
             + " / ".join(f"{m:.2f}" for m in report.raw_embed_ms_passes)
             + ")",
@@ -303,18 +343,22 @@ def render(report: BenchReport) -> str:
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
     ]
     for name, result in report.byline.latency.items():
+        runs = f" ({PAIRED_RUNS} runs' median)" if name == "GET /search" else ""
         rows.append(
             (
-                f"{name}, 1 client: median / p95 / p99",
+                f"{name}, 1 client: median / p95 / p99{runs}",
                 f"{result.median_ms:.2f} / {result.p95_ms:.2f} / {result.p99_ms:.2f} ms",
             )
         )
-    rows.append(
-        (
-            "GET /search median / raw embedding median",
-            f"{search.median_ms / report.raw_embed_ms_median:.2f}x",
+    if report.search_to_raw:
+        rows.append(
+            (
+                "GET /search median / raw embedding median (each run to its passes)",
+                f"{statistics.median(report.search_to_raw):.2f}x ("
+                + " / ".join(f"{r:.2f}" for r in report.search_to_raw)
+                + ")",
+            )
         )
-    )
     for clients, results in report.byline.throughput.items():
         rows.append((f"GET /search, {clients} clients", _rate(results)))
     for clients, cpu in report.byline.cpu_ms_per_request.items():

@@ -15,7 +15,8 @@ def test_a_short_bench_fills_every_row_and_sees_no_failure() -> None:
     report = bench.run([SEEDS], queries=10, seconds=1)
     assert report.passages > 0
     assert report.raw_embed_ms_median > 0
-    assert len(report.raw_embed_ms_passes) == 2
+    assert len(report.raw_embed_ms_passes) == bench.PAIRED_RUNS + 1
+    assert len(report.search_to_raw) == bench.PAIRED_RUNS
     assert report.raw_encoder_passages_per_s > 0
     assert report.start_to_ready_s > 0
     assert report.rss_ready_mb > 100
