@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -27,6 +27,7 @@ from eval.peer import PeerServer
 from index.chunking import split_sentences
 from index.cleaning import clean
 from index.documents import Document, load_documents
+from index.embedding import Embedder
 from index.engine import NewsIndex
 from index.fusion import Mode
 from service.settings import Settings
@@ -39,7 +40,8 @@ class ServerLoad:
     """What `wrk` measured against one server: one client per endpoint, then many."""
 
     latency: dict[str, LoadResult] = field(default_factory=dict)
-    throughput: dict[int, LoadResult] = field(default_factory=dict)
+    throughput: dict[int, list[LoadResult]] = field(default_factory=dict)
+    """At each client count, one run, or one per turn where a peer took turns with it."""
     cpu_ms_per_request: dict[int, float] = field(default_factory=dict)
     """Server CPU time (all its threads) per search at each client count: what a request
     costs, which, unlike requests per second, holds on a machine others are loading too."""
@@ -57,6 +59,13 @@ class BenchReport:
     index_passages_per_s: float = 0.0
     raw_encoder_passages_per_s: float = 0.0
     raw_embed_ms_median: float = 0.0
+    """Query by query in this process, the same queries as `GET /search`'s, in passes between
+    that row's runs (all passes pooled)."""
+    raw_embed_ms_passes: list[float] = field(default_factory=list)
+    """Each pass's median: one before each `GET /search` run and one after the last."""
+    search_to_raw: list[float] = field(default_factory=list)
+    """Each `GET /search` run's median over the raw embedding median of the passes on either
+    side of it: the two as the machine was in the same few seconds."""
     start_to_ready_s: float = 0.0
     rss_ready_mb: float = 0.0
     byline: ServerLoad = field(default_factory=ServerLoad)
@@ -74,36 +83,99 @@ def peer_requests(template: str, queries: Sequence[str]) -> list[Request]:
     return [Request("GET", template.replace("{q}", quote(q))) for q in queries]
 
 
-def measure(
-    base_url: str,
-    endpoints: dict[str, list[Request]],
-    throughput_requests: list[Request],
-    *,
-    seconds: float,
-    rss: Callable[[], float] | None = None,
-    ask_requests: list[Request] | None = None,
-    pid: int | None = None,
+@dataclass(frozen=True)
+class Target:
+    """A server under search load, and where its figures go."""
+
+    base_url: str
+    searches: list[Request]
+    pid: int | None
+    load: ServerLoad
+
+
+PAIRED_RUNS = 5
+"""`GET /search` at one client is timed in this many runs, each after a pass of the raw
+embedding over the same queries."""
+
+
+def measure_latency(
+    base_url: str, endpoints: dict[str, list[Request]], *, seconds: float
 ) -> ServerLoad:
-    """One wrk connection per endpoint for latency, then 8 and 32 for search throughput
-    (and 8 for /ask, where given); with the server's `pid`, its CPU time per search."""
+    """One wrk connection per endpoint."""
     load = ServerLoad()
     for name, requests in endpoints.items():
         loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
         load.latency[name] = loadgen.run(base_url, requests, clients=1, seconds=seconds)
-    for clients in CLIENT_COUNTS:
-        before = cpu_seconds(pid) if pid else 0.0
-        result = loadgen.run(base_url, throughput_requests, clients=clients, seconds=seconds)
-        load.throughput[clients] = result
-        if pid and result.requests:
-            used = cpu_seconds(pid) - before
-            load.cpu_ms_per_request[clients] = used * 1000 / result.requests
-    if ask_requests:
-        load.ask_throughput = loadgen.run(
-            base_url, ask_requests, clients=CLIENT_COUNTS[0], seconds=seconds
-        )
-    if rss is not None:
-        load.rss_mb = rss()
     return load
+
+
+def paired_latency(
+    base_url: str,
+    requests: list[Request],
+    raw_pass: Callable[[], list[float]],
+    *,
+    seconds: float,
+    runs: int = PAIRED_RUNS,
+) -> tuple[LoadResult, list[list[float]], list[float]]:
+    """One wrk connection in `runs` runs of `seconds` / `runs`, with a `raw_pass` before each
+    and after the last: the row (its median, p95 and p99 are the median of the runs'), the
+    passes, and each run's median over the median of the passes on either side of it.
+
+    Others' jobs on a shared machine come and go within seconds, so a ratio of two numbers
+    timed apart follows them; each run's ratio does not, and the median of the ratios drops
+    a run they disturbed.
+    """
+    loadgen.run(base_url, requests[:10], clients=1, seconds=1)  # warm-up
+    passes = [raw_pass()]
+    results = []
+    for _ in range(runs):
+        results.append(loadgen.run(base_url, requests, clients=1, seconds=seconds / runs))
+        passes.append(raw_pass())
+    ratios = [
+        r.median_ms / statistics.median([*before, *after])
+        for r, before, after in zip(results, passes, passes[1:], strict=False)
+    ]
+    row = LoadResult(
+        clients=1,
+        requests=sum(r.requests for r in results),
+        req_per_s=req_per_s(results),
+        median_ms=statistics.median(r.median_ms for r in results),
+        p95_ms=statistics.median(r.p95_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        failed=sum(r.failed for r in results),
+    )
+    return row, passes, ratios
+
+
+def measure_throughput(targets: Sequence[Target], *, seconds: float) -> None:
+    """Search load at each client count and, with a `pid`, the server's CPU time per search.
+
+    Two or more servers take turns, in one order and then the other, `seconds` / 2 each
+    (the others idle meanwhile): each sees the same minutes of a machine others load too.
+    """
+    turns = 2 if len(targets) > 1 else 1
+    for clients in CLIENT_COUNTS:
+        used = dict.fromkeys(range(len(targets)), 0.0)
+        for turn in range(turns):
+            order = list(enumerate(targets))
+            for i, target in order if turn % 2 == 0 else reversed(order):
+                before = cpu_seconds(target.pid) if target.pid else 0.0
+                result = loadgen.run(
+                    target.base_url, target.searches, clients=clients, seconds=seconds / turns
+                )
+                target.load.throughput.setdefault(clients, []).append(result)
+                if target.pid:
+                    used[i] += cpu_seconds(target.pid) - before
+        for i, target in enumerate(targets):
+            served = sum(r.requests for r in target.load.throughput[clients])
+            if target.pid and served:
+                target.load.cpu_ms_per_request[clients] = used[i] * 1000 / served
+
+
+def req_per_s(results: Sequence[LoadResult]) -> float:
+    """Requests per second over several runs together."""
+    seconds = sum(r.requests / r.req_per_s for r in results if r.req_per_s)
+    return sum(r.requests for r in results) / seconds if seconds else 0.0
 
 
 def run(
@@ -118,8 +190,8 @@ def run(
 ) -> BenchReport:
     """Build an index of `corpus` in a temporary directory, serve it, and measure.
 
-    `peer_server` is entered only after Byline's server has stopped, so the two never share
-    the machine; `peer_url` is a peer someone else runs.
+    `peer_server` is started after Byline's latency rows, and the two take turns under the
+    search load (`measure_throughput`); `peer_url` is a peer someone else runs.
     """
     settings = Settings()
     embedder = settings.load_embedder()
@@ -137,14 +209,6 @@ def run(
     )
     documents = load_documents(corpus)
     query_texts = bench_queries(documents, queries)
-
-    embedder.embed(query_texts[:5])  # warm-up
-    raw = []
-    for text in query_texts:
-        started = time.perf_counter()
-        embedder.embed([text])
-        raw.append((time.perf_counter() - started) * 1000)
-    report.raw_embed_ms_median = statistics.median(raw)
 
     with tempfile.TemporaryDirectory(prefix="byline-bench-") as tmp:
         index_dir = Path(tmp) / "index"
@@ -169,6 +233,7 @@ def run(
             report.rss_ready_mb = server.rss_mb()
             for path in ("/search?q=warm", "/health"):
                 httpx.get(server.base_url + path, timeout=30).raise_for_status()
+            _warm_up(server.base_url, embedder, query_texts, k)
             endpoints = {
                 "GET /search": search_requests(query_texts, k),
                 **{
@@ -180,38 +245,66 @@ def run(
                 ],
                 "GET /health (the HTTP floor)": [Request("GET", "/health")],
             }
-            report.byline = measure(
+            search, raw_passes, report.search_to_raw = paired_latency(
                 server.base_url,
-                endpoints,
-                endpoints["GET /search"],
+                endpoints.pop("GET /search"),
+                lambda: time_embeddings(embedder, query_texts),
                 seconds=seconds,
-                rss=server.rss_mb,
-                ask_requests=endpoints["POST /ask"],
-                pid=server.process.pid,
             )
-    if peer_server is not None:
-        with peer_server as peer:
-            report.peer_url = f"{peer.name} at {peer.base_url}"
-            report.peer = _measure_peer(peer.base_url, peer.search, peer.pid, query_texts, seconds)
-    elif peer_url:
-        report.peer_url = peer_url
-        report.peer = _measure_peer(peer_url, peer_search, peer_pid, query_texts, seconds)
+            report.raw_embed_ms_median = statistics.median(t for p in raw_passes for t in p)
+            report.raw_embed_ms_passes = [statistics.median(p) for p in raw_passes]
+            report.byline = measure_latency(server.base_url, endpoints, seconds=seconds)
+            report.byline.latency = {"GET /search": search, **report.byline.latency}
+            targets = [
+                Target(
+                    server.base_url,
+                    search_requests(query_texts, k),
+                    server.process.pid,
+                    report.byline,
+                )
+            ]
+            with ExitStack() as stack:
+                if peer_server is not None:
+                    peer = stack.enter_context(peer_server)
+                    report.peer_url = f"{peer.name} at {peer.base_url}"
+                    peer_url, peer_search, peer_pid = peer.base_url, peer.search, peer.pid
+                elif peer_url:
+                    report.peer_url = peer_url
+                if peer_url:
+                    searches = peer_requests(peer_search, query_texts)
+                    loadgen.run(peer_url, searches[:10], clients=1, seconds=1)  # warm-up
+                    report.peer = measure_latency(
+                        peer_url, {"GET /search": searches}, seconds=seconds
+                    )
+                    targets.append(Target(peer_url, searches, peer_pid, report.peer))
+                measure_throughput(targets, seconds=seconds)
+                if report.peer is not None and peer_pid:
+                    report.peer.rss_mb = rss_mb(peer_pid)
+            report.byline.ask_throughput = loadgen.run(
+                server.base_url, endpoints["POST /ask"], clients=CLIENT_COUNTS[0], seconds=seconds
+            )
+            report.byline.rss_mb = server.rss_mb()
     return report
 
 
-def _measure_peer(
-    base_url: str, search: str, pid: int | None, query_texts: Sequence[str], seconds: float
-) -> ServerLoad:
-    searches = peer_requests(search, query_texts)
-    loadgen.run(base_url, searches[:10], clients=1, seconds=1)  # warm-up
-    return measure(
-        base_url,
-        {"GET /search": searches},
-        searches,
-        seconds=seconds,
-        rss=(lambda: rss_mb(pid)) if pid else None,
-        pid=pid,
-    )
+def time_embeddings(embedder: Embedder, texts: Sequence[str]) -> list[float]:
+    """Milliseconds to embed each text alone, one after another, as a lone search does."""
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        embedder.embed([text])
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _warm_up(base_url: str, embedder: Embedder, texts: Sequence[str], k: int) -> None:
+    """Every query once through the server and once through this process's model, untimed:
+    both have then run the model at every sequence length the timed rows will meet."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for request in search_requests(texts, k):
+            client.get(request.path).raise_for_status()
+    for text in texts:
+        embedder.embed([text])
 
 
 def bench_queries(documents: list[Document], count: int) -> list[str]:
@@ -231,7 +324,6 @@ def bench_queries(documents: list[Document], count: int) -> list[str]:
 
 def render(report: BenchReport) -> str:
     """The table `make bench` prints, with the ratios that matter stated."""
-    search = report.byline.latency["GET /search"]
     rows = [
         ("embedder", " ".join(str(v) for v in report.embedder.values())),
         ("corpus", f"{report.documents} documents, {report.passages} passages"),
@@ -241,29 +333,40 @@ def render(report: BenchReport) -> str:
             f"{report.index_passages_per_s:.0f} / {report.raw_encoder_passages_per_s:.0f} "
             f"passages/s = {report.index_passages_per_s / report.raw_encoder_passages_per_s:.2f}",
         ),
-        ("raw query embedding, median", f"{report.raw_embed_ms_median:.2f} ms"),
+        (
+            f"raw query embedding, median (passes between the {PAIRED_RUNS} GET /search runs)",
+            f"{report.raw_embed_ms_median:.2f} ms ("
+            + " / ".join(f"{m:.2f}" for m in report.raw_embed_ms_passes)
+            + ")",
+        ),
         ("process start to /ready", f"{report.start_to_ready_s:.2f} s"),
         ("RSS at ready", f"{report.rss_ready_mb:.0f} MB"),
     ]
     for name, result in report.byline.latency.items():
+        runs = f" ({PAIRED_RUNS} runs' median)" if name == "GET /search" else ""
         rows.append(
             (
-                f"{name}, 1 client: median / p95 / p99",
+                f"{name}, 1 client: median / p95 / p99{runs}",
                 f"{result.median_ms:.2f} / {result.p95_ms:.2f} / {result.p99_ms:.2f} ms",
             )
         )
-    rows.append(
-        (
-            "GET /search median / raw embedding median",
-            f"{search.median_ms / report.raw_embed_ms_median:.2f}x",
+    if report.search_to_raw:
+        rows.append(
+            (
+                "GET /search median / raw embedding median (each run to its passes)",
+                f"{statistics.median(report.search_to_raw):.2f}x ("
+                + " / ".join(f"{r:.2f}" for r in report.search_to_raw)
+                + ")",
+            )
         )
-    )
-    for clients, result in report.byline.throughput.items():
-        rows.append((f"GET /search, {clients} clients", _rate(result)))
+    for clients, results in report.byline.throughput.items():
+        rows.append((f"GET /search, {clients} clients", _rate(results)))
     for clients, cpu in report.byline.cpu_ms_per_request.items():
         rows.append((f"GET /search, {clients} clients: server CPU per request", f"{cpu:.2f} ms"))
     if report.byline.ask_throughput is not None:
-        rows.append((f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate(report.byline.ask_throughput)))
+        rows.append(
+            (f"POST /ask, {CLIENT_COUNTS[0]} clients", _rate([report.byline.ask_throughput]))
+        )
     rows.append(("RSS after the load", f"{report.byline.rss_mb:.0f} MB"))
     if report.peer is not None:
         peer = report.peer.latency["GET /search"]
@@ -274,10 +377,10 @@ def render(report: BenchReport) -> str:
                 f"{peer.median_ms:.2f} / {peer.p95_ms:.2f} / {peer.p99_ms:.2f} ms",
             )
         )
-        for clients, result in report.peer.throughput.items():
-            ratio = report.byline.throughput[clients].req_per_s / result.req_per_s
+        for clients, results in report.peer.throughput.items():
+            ratio = req_per_s(report.byline.throughput[clients]) / req_per_s(results)
             rows.append(
-                (f"peer search, {clients} clients", f"{_rate(result)}; Byline {ratio:.1f}x")
+                (f"peer search, {clients} clients", f"{_rate(results)}; Byline {ratio:.1f}x")
             )
         for clients, cpu in report.peer.cpu_ms_per_request.items():
             ratio = cpu / report.byline.cpu_ms_per_request[clients]
@@ -298,11 +401,16 @@ def render(report: BenchReport) -> str:
 
 
 def _failed(load: ServerLoad) -> int:
-    results = [*load.latency.values(), *load.throughput.values()]
+    results = [*load.latency.values(), *(r for rs in load.throughput.values() for r in rs)]
     if load.ask_throughput is not None:
         results.append(load.ask_throughput)
     return sum(r.failed for r in results)
 
 
-def _rate(result: LoadResult) -> str:
-    return f"{result.req_per_s:.1f} req/s, median {result.median_ms:.1f} ms"
+def _rate(results: Sequence[LoadResult]) -> str:
+    """Requests per second over all the runs; each run's rate and median where they took turns."""
+    medians = " / ".join(f"{r.median_ms:.1f}" for r in results)
+    if len(results) == 1:
+        return f"{req_per_s(results):.1f} req/s, median {medians} ms"
+    turns = " / ".join(f"{r.req_per_s:.1f}" for r in results)
+    return f"{req_per_s(results):.1f} req/s (turns {turns}), medians {medians} ms"
