@@ -10,6 +10,7 @@ counts, and the grouping of every statement that listing did before the counts w
 from __future__ import annotations
 
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -89,7 +90,7 @@ def measure(documents: int, people: int, batch: int = 500, seed: int = 0) -> Spe
                 ]
             )
         report.write_ms_per_document = (time.perf_counter() - started) * 1000 / documents
-        db = store._connection()
+        db = sqlite3.connect(store.path)
         report.statements = int(db.execute("SELECT COUNT(*) FROM statements").fetchone()[0])
         top = store.speakers(None, 1, 0)[0][0].key
         grouped = (
@@ -107,6 +108,7 @@ def measure(documents: int, people: int, batch: int = 500, seed: int = 0) -> Spe
                 lambda: db.execute(grouped).fetchall(), repeats=3
             ),
         }
+        db.close()
         store.close()
     return report
 

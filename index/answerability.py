@@ -37,13 +37,13 @@ _NUMBERS = (
     "dozens half third quarter several"
 )
 _NUMBER_WORDS = frozenset(_NUMBERS.split())
-# Where the counted noun phrase of "how many X ..." ends.
-_PHRASE_ENDS = (
-    "did does do were was are is have has had will would can could should been be being "
+_AUXILIARIES = "did does do were was are is have has had will would can could should been be being"
+_PREPOSITIONS = (
     "in on at of for from to by with when where during since after before that which who"
 )
-_AUX = frozenset(_PHRASE_ENDS.split())
-_AUXILIARY = frozenset(_PHRASE_ENDS.split()[:18])
+_AUXILIARY = frozenset(_AUXILIARIES.split())
+_AUX = _AUXILIARY | frozenset(_PREPOSITIONS.split())
+"""Where the counted noun phrase of "how many X ..." ends."""
 
 
 def words(text: str) -> list[str]:
@@ -102,8 +102,13 @@ def counted_noun(question: str) -> str | None:
         return None
     if match["population"]:
         return match["population"]
+    return _noun_of(words(match["rest"] or match["of"]))
+
+
+def _noun_of(phrase: list[str]) -> str | None:
+    """The counted noun at the start of what follows "how many" / "the number of"."""
     kept: list[str] = []
-    for word in words(match["rest"] or match["of"])[:4]:
+    for word in phrase[:4]:
         if word.casefold() in _AUX or (kept and word.casefold().endswith("ed")):
             break
         kept.append(word)
@@ -119,7 +124,7 @@ def counted_action(question: str) -> list[str]:
     if match is None or not (match["rest"] or match["of"]):
         return []
     tokens = words(match["rest"] or match["of"])
-    noun = counted_noun(question)
+    noun = _noun_of(tokens)
     start = next((i + 1 for i, w in enumerate(tokens) if w == noun), len(tokens))
     # "days of war had Ukraine been through": the verb follows the auxiliary, not "of".
     auxiliary = None

@@ -66,7 +66,7 @@ def adopt_earlier(db: sqlite3.Connection, statements: list[Sequence[object]]) ->
     later. Looked up by exact keys: the surname's, and the one-word organisation's spelled
     as this article spells the name."""
     people = {
-        str(r[STATEMENT_KEY]): str(r[STATEMENT_KEY + 1])
+        str(r[STATEMENT_KEY]): str(r[STATEMENT_NAME])
         for r in statements
         if "/" in str(r[STATEMENT_KEY])
     }
@@ -104,8 +104,8 @@ def initials(surname: str) -> tuple[str, str]:
     return surname + "/", surname + "0"  # "0" is the character after "/"
 
 
-STATEMENT_KEY, DESCRIPTION_KEY = 3, 2
-"""Where the speaker key is in a statement row and in a description row
+STATEMENT_KEY, STATEMENT_NAME, DESCRIPTION_KEY = 3, 4, 2
+"""Where the speaker key (and name) is in a statement row and in a description row
 (index/statement_store.py's `_rows`)."""
 
 

@@ -66,20 +66,20 @@ def tally(db: sqlite3.Connection, doc_ids: Sequence[str], sign: int) -> None:
             "SELECT speaker_key, COUNT(*) FROM statements WHERE doc_id = ? GROUP BY speaker_key",
             (doc_id,),
         ).fetchall()
-        _add(db, "speaker_counts", [(key, sign * n, sign) for key, n in counts])
+        _add(db, "speaker_counts", [(key, sign * n, sign) for key, n in counts], prune=sign < 0)
         names = db.execute(
             "SELECT speaker_key, speaker_name, COUNT(*) FROM statements WHERE doc_id = ? "
             "GROUP BY speaker_key, speaker_name",
             (doc_id,),
         ).fetchall()
-        _add(db, "speaker_names", [(key, name, sign * n) for key, name, n in names])
+        _add(db, "speaker_names", [(key, name, sign * n) for key, name, n in names], prune=sign < 0)
         roles = db.execute(
             "SELECT speaker_key, description, COUNT(*) FROM ("
             + _ROLES.format(where="doc_id = ?")
             + ") GROUP BY speaker_key, description",
             (doc_id, doc_id),
         ).fetchall()
-        _add(db, "speaker_roles", [(key, role, sign * n) for key, role, n in roles])
+        _add(db, "speaker_roles", [(key, role, sign * n) for key, role, n in roles], prune=sign < 0)
 
 
 # Per table: its key columns, how a row adds to the stored one, the count that, at 0, ends it.
@@ -94,7 +94,10 @@ _TABLES = {
 }
 
 
-def _add(db: sqlite3.Connection, table: str, rows: list[tuple[object, ...]]) -> None:
+def _add(
+    db: sqlite3.Connection, table: str, rows: list[tuple[object, ...]], *, prune: bool
+) -> None:
+    """Add the rows to the stored counts; when taking away (`prune`), drop those now at 0."""
     if not rows:
         return
     keys, update, count = _TABLES[table]
@@ -104,6 +107,8 @@ def _add(db: sqlite3.Connection, table: str, rows: list[tuple[object, ...]]) -> 
         f"ON CONFLICT({', '.join(keys)}) DO UPDATE SET {update}",
         rows,
     )
+    if not prune:
+        return
     where = " AND ".join(f"{k} = ?" for k in keys)
     db.executemany(
         f"DELETE FROM {table} WHERE {where} AND {count} <= 0", [r[: len(keys)] for r in rows]

@@ -204,20 +204,25 @@ def extract(text: str) -> Attributions:
 def _quoted_within(reported: Statement, quotes: list[_Quote], text: str) -> list[Statement]:
     """The words a reported statement quotes ("called it a “treacherous terrorist invasion”")
     are the speaker's own: direct statements too."""
+    where = (
+        reported.speaker,
+        reported.speaker_start,
+        reported.speaker_end,
+        reported.sentence_start,
+        reported.sentence_end,
+    )
+    terms = _terms(quotes, text, reported.start, reported.end)
+    return [Statement("direct", q.start, q.end, *where) for q in terms]
+
+
+def _terms(quotes: list[_Quote], text: str, start: int, end: int) -> list[_Quote]:
+    """The quotations from `start` to `end` too short to be statements on their own (a
+    quoted term), which are the words of whoever the text around them attributes."""
     return [
-        Statement(
-            "direct",
-            q.start,
-            q.end,
-            reported.speaker,
-            reported.speaker_start,
-            reported.speaker_end,
-            reported.sentence_start,
-            reported.sentence_end,
-        )
+        q
         for q in quotes
-        if reported.start <= q.open_at
-        and q.close_at <= reported.end + 1
+        if start <= q.open_at
+        and q.close_at <= end + 1
         and _words(text[q.start : q.end]) < _MIN_DIRECT_WORDS
     ]
 
@@ -239,13 +244,7 @@ def _quoted_by(
     passive = _PASSIVE.search(text, sentence.start, sentence.end)
     if passive is None:
         return []
-    terms = [
-        q
-        for q in quotes
-        if passive.end() <= q.open_at
-        and q.close_at <= sentence.end + 1
-        and _words(text[q.start : q.end]) < _MIN_DIRECT_WORDS
-    ]
+    terms = _terms(quotes, text, passive.end(), sentence.end)
     tokens = tokenize(text, passive.end(), sentence.end)
     by = next((i for i, t in enumerate(tokens[:_PASSIVE_REACH]) if t.text == "by"), None)
     if not terms or by is None:
